@@ -1,0 +1,12 @@
+// Subcommands of the `dougong` binary.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace dougong::cmd {
+
+// Each adds its subcommand to `app`; the callback runs it and sets *exit_code.
+void AddCallCommand(CLI::App& app, int* exit_code);
+void AddDevCommand(CLI::App& app, int* exit_code);
+
+}  // namespace dougong::cmd

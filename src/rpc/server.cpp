@@ -1,0 +1,316 @@
+#include "dougong/rpc/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/descriptor.h>
+#include <spdlog/spdlog.h>
+
+#include "dougong/base/result.h"
+#include "rpc/reflection_service.h"
+#include "rpc/server_impl.h"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace dougong::rpc {
+
+namespace detail {
+
+ServerCall::ServerCall(MethodEntry* method, std::shared_ptr<void> connection, std::string_view peer)
+    : method_(method),
+      connection_(std::move(connection)),
+      request_(method->def.request_prototype->New()),
+      response_(method->def.response_prototype->New()),
+      start_(Clock::now()) {
+  ctx_.service_ = method->def.service;
+  ctx_.method_ = method->def.method;
+  ctx_.peer_ = peer;
+}
+
+void ServerCall::Cancel() {
+  if (ctx_.canceled_.exchange(true, std::memory_order_acq_rel)) return;
+  cancel_signal_.emit(asio::cancellation_type::terminal);
+}
+
+}  // namespace detail
+
+Server::Impl::Impl(ServerOptions opts) : options(std::move(opts)) {}
+
+MethodEntry* Server::Impl::FindMethod(std::string_view service, std::string_view method) const {
+  auto s = table.find(service);
+  if (s == table.end()) return nullptr;
+  auto m = s->second.find(method);
+  return m == s->second.end() ? nullptr : m->second;
+}
+
+void Server::Impl::RecordRejected(MethodEntry* method, Code code) {
+  if (method) method->stats.by_code[static_cast<int>(code)].fetch_add(1, std::memory_order_relaxed);
+}
+
+Status Server::Impl::Admit(MethodEntry* method) {
+  if (stopping.load(std::memory_order_acquire)) {
+    RecordRejected(method, Code::kUnavailable);
+    return Unavailable("server is stopping");
+  }
+  uint64_t server_now = inflight.fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (options.max_concurrency && server_now > options.max_concurrency) {
+    inflight.fetch_sub(1, std::memory_order_acq_rel);
+    RecordRejected(method, Code::kResourceExhausted);
+    return ResourceExhausted(fmt::format("server concurrency limit {} reached", options.max_concurrency));
+  }
+  uint64_t method_now = method->stats.inflight.fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (method->max_concurrency && method_now > method->max_concurrency) {
+    method->stats.inflight.fetch_sub(1, std::memory_order_acq_rel);
+    inflight.fetch_sub(1, std::memory_order_acq_rel);
+    RecordRejected(method, Code::kResourceExhausted);
+    return ResourceExhausted(
+        fmt::format("concurrency limit {} of {} reached", method->max_concurrency, method->full_name));
+  }
+  return {};
+}
+
+void Server::Impl::Dispatch(const CallPtr& call, asio::any_io_executor executor, Done done) {
+  auto finish = [this, call, done = std::move(done)](Status st) {
+    MethodEntry* m = call->method();
+    auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        detail::ServerCall::Clock::now() - call->start_time());
+    m->stats.latency.Record(static_cast<uint64_t>(elapsed.count()));
+    m->stats.by_code[static_cast<int>(st.code())].fetch_add(1, std::memory_order_relaxed);
+    m->stats.inflight.fetch_sub(1, std::memory_order_acq_rel);
+    if (inflight.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping.load()) {
+      std::lock_guard lock(state_mu);
+      state_cv.notify_all();
+    }
+    done(call, std::move(st));
+  };
+
+  const MethodDef& def = call->method()->def;
+  if (def.mode == HandlerMode::kCoroutine) {
+    auto& slot_signal = call->cancel_signal();
+    asio::co_spawn(
+        executor,
+        [call]() -> asio::awaitable<Status> {
+          co_return co_await call->method()->def.coroutine(call->ctx(), *call->request(), call->response());
+        },
+        asio::bind_cancellation_slot(
+            slot_signal.slot(),
+            [finish = std::move(finish)](std::exception_ptr ep, Status st) mutable {
+              if (ep) {
+                try {
+                  std::rethrow_exception(ep);
+                } catch (const std::exception& e) {
+                  st = Internal(fmt::format("handler threw: {}", e.what()));
+                } catch (...) {
+                  st = Internal("handler threw");
+                }
+              }
+              finish(std::move(st));
+            }));
+    return;
+  }
+  asio::post(*workers, [call, executor, finish = std::move(finish)]() mutable {
+    Status st;
+    // A request whose deadline passed (or that was cancelled) while queued
+    // is not run.
+    if (call->ctx().has_deadline() && call->ctx().remaining().count() == 0) {
+      st = DeadlineExceeded("deadline passed before the handler started");
+    } else if (call->canceled()) {
+      st = Cancelled("call cancelled before the handler started");
+    } else {
+      try {
+        st = call->method()->def.blocking(call->ctx(), *call->request(), call->response());
+      } catch (const std::exception& e) {
+        st = Internal(fmt::format("handler threw: {}", e.what()));
+      } catch (...) {
+        st = Internal("handler threw");
+      }
+    }
+    asio::post(executor, [finish = std::move(finish), st = std::move(st)]() mutable { finish(std::move(st)); });
+  });
+}
+
+void Server::Impl::AddConnection(const std::shared_ptr<ConnectionBase>& c) {
+  std::lock_guard lock(conn_mu);
+  connections.emplace(c.get(), c);
+}
+
+void Server::Impl::RemoveConnection(ConnectionBase* c) {
+  std::lock_guard lock(conn_mu);
+  connections.erase(c);
+}
+
+void Server::Impl::AcceptLoop() {
+  acceptor->async_accept(io->Next(), [this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+    if (!ec) {
+      size_t open;
+      {
+        std::lock_guard lock(conn_mu);
+        open = connections.size();
+      }
+      if (open >= options.max_connections) {
+        rejected_connections.fetch_add(1, std::memory_order_relaxed);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
+        connections_total.fetch_add(1, std::memory_order_relaxed);
+        socket.set_option(tcp::no_delay(true), ec);
+        auto exec = socket.get_executor();
+        asio::dispatch(exec, [this, s = std::move(socket)]() mutable { StartServerConnection(this, std::move(s)); });
+      }
+    } else if (ec == asio::error::no_descriptors) {
+      spdlog::warn("accept: out of file descriptors");
+    }
+    AcceptLoop();
+  });
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Server::~Server() {
+  Stop(std::chrono::milliseconds(0));
+}
+
+Status Server::AddService(Service* service) {
+  std::lock_guard lock(impl_->state_mu);
+  if (impl_->started) return FailedPrecondition("AddService after Start");
+  return impl_->AddServiceLocked(service);
+}
+
+Status Server::Impl::AddServiceLocked(Service* service) {
+  Impl* impl = this;
+  for (const MethodDef& def : service->methods()) {
+    if (impl->FindMethod(def.service, def.method))
+      return {Code::kAlreadyExists, fmt::format("method {}/{} already registered", def.service, def.method)};
+  }
+  for (const MethodDef& def : service->methods()) {
+    MethodEntry& e = impl->methods.emplace_back();
+    e.def = def;
+    e.full_name = def.service + "/" + def.method;
+    impl->table[def.service][def.method] = &e;
+  }
+  impl->services.push_back(service);
+  return {};
+}
+
+Status Server::SetMethodMaxConcurrency(std::string_view full_method, size_t limit) {
+  for (auto& e : impl_->methods) {
+    if (e.full_name == full_method) {
+      e.max_concurrency = limit;
+      return {};
+    }
+  }
+  return NotFound(fmt::format("no method {}", full_method));
+}
+
+namespace {
+Result<tcp::endpoint> ParseListenAddress(std::string_view address) {
+  std::string host;
+  std::string_view port_str = address;
+  if (auto colon = address.rfind(':'); colon != std::string_view::npos) {
+    host = std::string(address.substr(0, colon));
+    port_str = address.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  if (port_str.empty()) return InvalidArgument(fmt::format("no port in address '{}'", address));
+  for (char c : port_str) {
+    if (c < '0' || c > '9') return InvalidArgument(fmt::format("bad port in address '{}'", address));
+    port = port * 10 + (c - '0');
+    if (port > 65535) return InvalidArgument(fmt::format("port out of range in '{}'", address));
+  }
+  if (host.empty() || host == "*") return tcp::endpoint(tcp::v4(), static_cast<uint16_t>(port));
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgument(fmt::format("bad listen host '{}': expected an IP address", host));
+  return tcp::endpoint(ip, static_cast<uint16_t>(port));
+}
+}  // namespace
+
+Status Server::Start(std::string_view address) {
+  auto endpoint = ParseListenAddress(address);
+  if (!endpoint.ok()) return endpoint.status();
+  std::lock_guard lock(impl_->state_mu);
+  if (impl_->started) return FailedPrecondition("server already started");
+  if (impl_->options.enable_reflection && !impl_->reflection) {
+    impl_->reflection = MakeReflectionService(&impl_->services);
+    if (Status st = impl_->AddServiceLocked(impl_->reflection.get()); !st.ok()) return st;
+  }
+  auto& o = impl_->options;
+  impl_->io = std::make_unique<net::IoPool>(o.io_threads);
+  int workers = o.worker_threads > 0 ? o.worker_threads : std::max(4, 2 * net::DefaultThreads());
+  impl_->workers = std::make_unique<asio::thread_pool>(workers);
+  impl_->acceptor = std::make_unique<tcp::acceptor>(impl_->io->at(0));
+  boost::system::error_code ec;
+  auto& acc = *impl_->acceptor;
+  acc.open(endpoint->protocol(), ec);
+  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc.bind(*endpoint, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    impl_->acceptor.reset();
+    impl_->io.reset();
+    impl_->workers.reset();
+    return Unavailable(fmt::format("cannot listen on {}: {}", address, ec.message()));
+  }
+  impl_->port = acc.local_endpoint().port();
+  impl_->started = true;
+  impl_->started_at = std::chrono::steady_clock::now();
+  impl_->AcceptLoop();
+  impl_->io->Start();
+  return {};
+}
+
+int Server::port() const { return impl_->port; }
+
+void Server::Stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard lock(impl_->state_mu);
+    if (!impl_->started || impl_->stopped) return;
+  }
+  if (impl_->stopping.exchange(true)) {
+    Wait();
+    return;
+  }
+  // 1. Stop accepting.
+  asio::post(impl_->io->at(0), [this] {
+    boost::system::error_code ec;
+    impl_->acceptor->close(ec);
+  });
+  // 2. Tell every connection to go away (native clients stop sending).
+  auto snapshot = [this] {
+    std::vector<std::shared_ptr<ConnectionBase>> out;
+    std::lock_guard lock(impl_->conn_mu);
+    for (auto& [ptr, weak] : impl_->connections)
+      if (auto c = weak.lock()) out.push_back(std::move(c));
+    return out;
+  };
+  for (auto& c : snapshot()) asio::post(c->executor(), [c] { c->GoAway(); });
+  // 3. Drain in-flight requests up to the grace period.
+  {
+    std::unique_lock lock(impl_->state_mu);
+    impl_->state_cv.wait_for(lock, grace, [this] { return impl_->inflight.load() == 0; });
+  }
+  // 4. Close what is left and stop the threads.
+  for (auto& c : snapshot()) asio::post(c->executor(), [c] { c->Close(); });
+  impl_->workers->join();
+  impl_->io->Stop();
+  {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->connections.clear();
+    impl_->stopped = true;
+  }
+  impl_->state_cv.notify_all();
+}
+
+void Server::Wait() {
+  std::unique_lock lock(impl_->state_mu);
+  impl_->state_cv.wait(lock, [this] { return impl_->stopped || !impl_->started; });
+}
+
+}  // namespace dougong::rpc

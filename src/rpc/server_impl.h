@@ -1,0 +1,164 @@
+// Internals of Server shared by its protocol front ends (native frames and
+// HTTP): the method table, limits, statistics and dispatch of calls.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <google/protobuf/message.h>
+
+#include "base/latency_recorder.h"
+#include "dougong/rpc/server.h"
+#include "net/io_pool.h"
+
+namespace dougong::rpc {
+
+struct MethodStats {
+  std::atomic<uint64_t> inflight{0};
+  std::array<std::atomic<uint64_t>, kNumCodes> by_code{};
+  LatencyRecorder latency;
+};
+
+struct MethodEntry {
+  MethodDef def;
+  std::string full_name;  // "package.Service/Method"
+  size_t max_concurrency = 0;
+  MethodStats stats;
+};
+
+namespace detail {
+
+// One call in progress: its context, messages and cancellation signal. Owned
+// by a shared_ptr held by the connection (for cancel) and by the handler.
+class ServerCall {
+ public:
+  using Clock = ServerContext::Clock;
+
+  ServerCall(MethodEntry* method, std::shared_ptr<void> connection, std::string_view peer);
+
+  ServerContext& ctx() { return ctx_; }
+  MethodEntry* method() const { return method_; }
+  google::protobuf::Message* request() { return request_.get(); }
+  google::protobuf::Message* response() { return response_.get(); }
+  Clock::time_point start_time() const { return start_; }
+
+  void set_deadline_after(std::chrono::microseconds timeout) { ctx_.deadline_ = start_ + timeout; }
+  void set_correlation_id(uint64_t id) { ctx_.correlation_id_ = id; }
+  void set_trace(const TraceContext& t) { ctx_.trace_ = t; }
+  void set_request_attachment(Bytes b) { ctx_.request_attachment_ = std::move(b); }
+  Metadata& mutable_request_metadata() { return ctx_.request_metadata_; }
+  void set_response_compression(Compression c) { ctx_.response_compression_ = c; }
+
+  // Marks the call cancelled and, for a coroutine handler, emits terminal
+  // cancellation on its slot. Call on the connection's I/O thread.
+  void Cancel();
+  bool canceled() const { return ctx_.canceled_.load(std::memory_order_acquire); }
+  boost::asio::cancellation_signal& cancel_signal() { return cancel_signal_; }
+
+ private:
+  ServerContext ctx_;
+  MethodEntry* method_;
+  std::shared_ptr<void> connection_;  // keeps peer_ and the connection alive
+  std::unique_ptr<google::protobuf::Message> request_;
+  std::unique_ptr<google::protobuf::Message> response_;
+  boost::asio::cancellation_signal cancel_signal_;
+  Clock::time_point start_;
+};
+
+}  // namespace detail
+
+// Connections register here so Stop() can reach them.
+class ConnectionBase {
+ public:
+  virtual ~ConnectionBase() = default;
+  // Called on the connection's own I/O thread.
+  virtual void GoAway() = 0;
+  virtual void Close() = 0;
+  virtual boost::asio::any_io_executor executor() = 0;
+};
+
+struct Server::Impl {
+  using CallPtr = std::shared_ptr<detail::ServerCall>;
+  using Done = std::function<void(const CallPtr&, Status)>;
+
+  explicit Impl(ServerOptions opts);
+
+  // Finds a method by its names; nullptr if not served.
+  MethodEntry* FindMethod(std::string_view service, std::string_view method) const;
+
+  // Admission control: checks limits and counts the call in flight. On
+  // success the caller must call Dispatch (which releases the slot).
+  Status Admit(MethodEntry* method);
+  // Runs the handler according to its mode, then runs `done` on `executor`
+  // with the final status, after statistics are recorded.
+  void Dispatch(const CallPtr& call, boost::asio::any_io_executor executor, Done done);
+  // Records a call that was refused before it reached a handler.
+  void RecordRejected(MethodEntry* method, Code code);
+
+  std::string StatusPage();
+  std::string MetricsPage();
+  Status AddServiceLocked(Service* service);  // state_mu held
+  void AddConnection(const std::shared_ptr<ConnectionBase>& c);
+  void RemoveConnection(ConnectionBase* c);
+
+  ServerOptions options;
+  std::deque<MethodEntry> methods;
+  // service name -> method name -> entry, with heterogeneous lookup.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::unordered_map<std::string, MethodEntry*, Hash, std::equal_to<>>,
+                     Hash, std::equal_to<>>
+      table;
+  std::vector<Service*> services;
+  std::unique_ptr<Service> reflection;
+
+  std::unique_ptr<net::IoPool> io;
+  std::unique_ptr<boost::asio::thread_pool> workers;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+  int port = 0;
+
+  std::atomic<uint64_t> inflight{0};
+  std::atomic<uint64_t> connections_total{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> protocol_errors{0};
+  std::atomic<bool> stopping{false};
+  std::chrono::steady_clock::time_point started_at;
+
+  std::mutex conn_mu;
+  std::map<ConnectionBase*, std::weak_ptr<ConnectionBase>> connections;
+
+  std::mutex state_mu;
+  std::condition_variable state_cv;
+  bool started = false;
+  bool stopped = false;
+
+  void AcceptLoop();
+};
+
+// Native protocol connection; starts by sniffing the first bytes and hands
+// the socket to an HTTP session when they are not a native frame.
+void StartServerConnection(Server::Impl* server, boost::asio::ip::tcp::socket socket);
+// HTTP/1.1 session on a socket whose first bytes were already read.
+void StartHttpSession(Server::Impl* server, boost::asio::ip::tcp::socket socket, std::string initial,
+                      std::string peer);
+
+// HTTP status for a gRPC status code, as grpc-gateway maps them.
+int HttpStatusFor(Code code);
+
+}  // namespace dougong::rpc
