@@ -1,10 +1,27 @@
 #include "net/io_pool.h"
 
+#include <future>
+
+#include <boost/asio/post.hpp>
+
 namespace dougong::net {
 
 int DefaultThreads() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void RunAndWait(boost::asio::io_context& io, const std::function<void()>& fn) {
+  if (io.get_executor().running_in_this_thread()) {
+    fn();
+    return;
+  }
+  std::promise<void> done;
+  boost::asio::post(io, [&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 IoPool::IoPool(int threads) {

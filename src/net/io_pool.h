@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -36,6 +37,10 @@ class IoPool {
   std::atomic<unsigned> next_{0};
   bool started_ = false;
 };
+
+// Runs `fn` on `io`'s thread and waits for it (runs inline when already
+// there). The context must be running.
+void RunAndWait(boost::asio::io_context& io, const std::function<void()>& fn);
 
 // Default thread count: the number of cores (at least 1).
 int DefaultThreads();

@@ -91,8 +91,9 @@ struct Channel::Impl {
       for (auto& s : slots)
         if (s.conn) conns.push_back(std::move(s.conn));
     }
+    // Pending calls complete (CANCELLED) before the threads stop; after the
+    // join no callback touches *this.
     for (auto& c : conns) c->Shutdown(Cancelled("channel destroyed"));
-    // Runs the shutdowns, then joins: no callback touches *this afterwards.
     io->Stop();
   }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "net/io_pool.h"
 #include "rpc/compression.h"
 
 namespace asio = boost::asio;
@@ -100,7 +101,8 @@ void ClientConnection::Fail(Status why) {
 }
 
 void ClientConnection::Shutdown(Status why) {
-  asio::dispatch(io_, [self = shared_from_this(), why = std::move(why)]() mutable { self->Fail(std::move(why)); });
+  auto self = shared_from_this();
+  net::RunAndWait(io_, [&] { Fail(std::move(why)); });
 }
 
 void ClientConnection::StartCall(std::unique_ptr<PendingCall> call, OutgoingFrame frame) {

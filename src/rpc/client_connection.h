@@ -55,7 +55,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
   // Registers the call and writes its frame. Any thread.
   void StartCall(std::unique_ptr<PendingCall> call, OutgoingFrame frame);
-  // Closes the connection; pending calls fail with `why`. Any thread.
+  // Closes the connection; pending calls fail with `why`. Any thread; waits
+  // until done.
   void Shutdown(Status why);
 
  private:

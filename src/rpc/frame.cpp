@@ -73,9 +73,11 @@ Status DecodeFrameHeader(const char* in, size_t max_frame_size, FrameHeader* out
 }
 
 bool LooksLikeNativeFrame(std::string_view prefix) {
-  const char expect[3] = {kMagic0, kMagic1, static_cast<char>(kProtocolVersion)};
-  size_t n = std::min<size_t>(prefix.size(), 3);
-  return std::memcmp(prefix.data(), expect, n) == 0;
+  // The magic alone decides (no HTTP method starts with "DG"), so a frame of
+  // another version gets the native error, not an HTTP 400.
+  const char expect[2] = {kMagic0, kMagic1};
+  size_t n = std::min<size_t>(prefix.size(), 2);
+  return n == 0 || std::memcmp(prefix.data(), expect, n) == 0;
 }
 
 FrameReader::FrameReader(size_t max_frame_size, size_t block_size)

@@ -52,7 +52,7 @@ void EncodeFrameHeader(const FrameHeader& header, char* out);
 // Validates magic, version, type, reserved bits and the total size against
 // `max_frame_size` before anything is allocated for the frame.
 Status DecodeFrameHeader(const char* in, size_t max_frame_size, FrameHeader* out);
-// True if `prefix` (any length) is consistent with a native frame's start.
+// True if `prefix` (any length) is consistent with a native frame's magic.
 bool LooksLikeNativeFrame(std::string_view prefix);
 
 struct Frame {

@@ -188,8 +188,9 @@ class HttpSession : public ConnectionBase, public std::enable_shared_from_this<H
       std::string name(field.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (name == "x-timeout-ms") {
-        long ms = std::strtol(std::string(field.value()).c_str(), nullptr, 10);
-        if (ms > 0) call->set_deadline_after(std::chrono::milliseconds(ms));
+        long long ms = std::strtoll(std::string(field.value()).c_str(), nullptr, 10);
+        if (ms > 0 && ms < detail::ServerCall::kMaxTimeoutMicros / 1000)
+          call->set_deadline_after(std::chrono::milliseconds(ms));
       } else if (name.starts_with("x-")) {
         call->mutable_request_metadata().emplace_back(std::move(name), std::string(field.value()));
       }

@@ -1,5 +1,7 @@
 #include "dougong/rpc/server.h"
 
+#include <future>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/detached.hpp>
@@ -174,6 +176,10 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
 
 Server::~Server() {
   Stop(std::chrono::milliseconds(0));
+  // Destroy the I/O contexts (and the handlers they hold) before the rest of
+  // Impl, which those handlers may still point to.
+  impl_->acceptor.reset();
+  impl_->io.reset();
 }
 
 Status Server::AddService(Service* service) {
@@ -297,7 +303,16 @@ void Server::Stop(std::chrono::milliseconds grace) {
     impl_->state_cv.wait_for(lock, grace, [this] { return impl_->inflight.load() == 0; });
   }
   // 4. Close what is left and stop the threads.
-  for (auto& c : snapshot()) asio::post(c->executor(), [c] { c->Close(); });
+  // Closing cancels what is still running; wait until each connection has
+  // closed on its own thread before the threads stop.
+  for (auto& c : snapshot()) {
+    std::promise<void> closed;
+    asio::post(c->executor(), [&] {
+      c->Close();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
   impl_->workers->join();
   impl_->io->Stop();
   {

@@ -86,7 +86,7 @@ class ServerConnection : public ConnectionBase, public std::enable_shared_from_t
   asio::awaitable<void> Run() {
     boost::system::error_code ec;
     // Sniff the protocol from the first bytes.
-    while (reader_.buffered() < 3 && LooksLikeNativeFrame(reader_.buffered_bytes())) {
+    while (reader_.buffered() < 2 && LooksLikeNativeFrame(reader_.buffered_bytes())) {
       auto space = reader_.WritableSpace();
       size_t n = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),
                                                   asio::redirect_error(asio::use_awaitable, ec));
@@ -212,7 +212,8 @@ class ServerConnection : public ConnectionBase, public std::enable_shared_from_t
       return;
     }
     call->set_correlation_id(id);
-    if (meta_.timeout_us()) call->set_deadline_after(std::chrono::microseconds(meta_.timeout_us()));
+    if (meta_.timeout_us() && meta_.timeout_us() < uint64_t{detail::ServerCall::kMaxTimeoutMicros})
+      call->set_deadline_after(std::chrono::microseconds(meta_.timeout_us()));
     if (meta_.has_trace()) {
       const auto& t = meta_.trace();
       call->set_trace({t.trace_id_high(), t.trace_id(), t.span_id(), t.parent_span_id(), t.sampled()});

@@ -56,7 +56,11 @@ class ServerCall {
   google::protobuf::Message* response() { return response_.get(); }
   Clock::time_point start_time() const { return start_; }
 
-  void set_deadline_after(std::chrono::microseconds timeout) { ctx_.deadline_ = start_ + timeout; }
+  // Timeouts beyond ~30 years mean "no deadline" (and cannot overflow).
+  void set_deadline_after(std::chrono::microseconds timeout) {
+    if (timeout.count() > 0 && timeout.count() < kMaxTimeoutMicros) ctx_.deadline_ = start_ + timeout;
+  }
+  static constexpr int64_t kMaxTimeoutMicros = int64_t{1} << 50;
   void set_correlation_id(uint64_t id) { ctx_.correlation_id_ = id; }
   void set_trace(const TraceContext& t) { ctx_.trace_ = t; }
   void set_request_attachment(Bytes b) { ctx_.request_attachment_ = std::move(b); }
