@@ -79,7 +79,11 @@ class HttpSession : public ConnectionBase, public std::enable_shared_from_this<H
     asio::co_spawn(stream_.get_executor(), [self = shared_from_this()] { return self->Run(); }, asio::detached);
   }
 
-  void GoAway() override { going_away_ = true; }
+  // Idle sessions close now; a busy one closes after its response.
+  void GoAway() override {
+    going_away_ = true;
+    if (!busy_) Close();
+  }
   void Close() override {
     if (closed_) return;
     closed_ = true;
@@ -116,6 +120,7 @@ class HttpSession : public ConnectionBase, public std::enable_shared_from_this<H
         break;
       }
       stream_.expires_never();
+      busy_ = true;
       Request req = parser.release();
       Response res = co_await Handle(req);
       res.version(req.version());
@@ -123,7 +128,8 @@ class HttpSession : public ConnectionBase, public std::enable_shared_from_this<H
       res.keep_alive(keep_alive);
       res.prepare_payload();
       co_await http::async_write(stream_, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !keep_alive) break;
+      busy_ = false;
+      if (ec || !keep_alive || going_away_) break;
     }
     Close();
   }
@@ -227,6 +233,7 @@ class HttpSession : public ConnectionBase, public std::enable_shared_from_this<H
   std::string peer_;
   CallPtr current_;
   bool going_away_ = false;
+  bool busy_ = false;  // between reading a request and writing its response
   bool closed_ = false;
 };
 

@@ -79,19 +79,27 @@ Status Server::Impl::Admit(MethodEntry* method) {
 void Server::Impl::Dispatch(const CallPtr& call, asio::any_io_executor executor, Done done) {
   auto finish = [this, call, done = std::move(done)](Status st) {
     MethodEntry* m = call->method();
+    // A client whose deadline passed cancels the call; count it as what it is.
+    if (st.code() == Code::kCancelled && call->ctx().has_deadline() && call->ctx().remaining().count() == 0)
+      st = DeadlineExceeded("deadline exceeded: " + st.message());
     auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         detail::ServerCall::Clock::now() - call->start_time());
     m->stats.latency.Record(static_cast<uint64_t>(elapsed.count()));
     m->stats.by_code[static_cast<int>(st.code())].fetch_add(1, std::memory_order_relaxed);
     m->stats.inflight.fetch_sub(1, std::memory_order_acq_rel);
-    if (inflight.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping.load()) {
-      std::lock_guard lock(state_mu);
-      state_cv.notify_all();
-    }
+    inflight.fetch_sub(1, std::memory_order_acq_rel);
     done(call, std::move(st));
   };
 
+  // A request whose deadline passed before its handler started is not run.
+  auto expired = [](detail::ServerCall& c) {
+    return c.ctx().has_deadline() && c.ctx().remaining().count() == 0;
+  };
   const MethodDef& def = call->method()->def;
+  if (def.mode == HandlerMode::kCoroutine && expired(*call)) {
+    finish(DeadlineExceeded("deadline passed before the handler started"));
+    return;
+  }
   if (def.mode == HandlerMode::kCoroutine) {
     auto& slot_signal = call->cancel_signal();
     asio::co_spawn(
@@ -115,11 +123,9 @@ void Server::Impl::Dispatch(const CallPtr& call, asio::any_io_executor executor,
             }));
     return;
   }
-  asio::post(*workers, [call, executor, finish = std::move(finish)]() mutable {
+  asio::post(*workers, [call, executor, expired, finish = std::move(finish)]() mutable {
     Status st;
-    // A request whose deadline passed (or that was cancelled) while queued
-    // is not run.
-    if (call->ctx().has_deadline() && call->ctx().remaining().count() == 0) {
+    if (expired(*call)) {
       st = DeadlineExceeded("deadline passed before the handler started");
     } else if (call->canceled()) {
       st = Cancelled("call cancelled before the handler started");
@@ -142,8 +148,19 @@ void Server::Impl::AddConnection(const std::shared_ptr<ConnectionBase>& c) {
 }
 
 void Server::Impl::RemoveConnection(ConnectionBase* c) {
+  {
+    std::lock_guard lock(conn_mu);
+    connections.erase(c);
+  }
+  if (stopping.load(std::memory_order_acquire)) {
+    std::lock_guard lock(state_mu);
+    state_cv.notify_all();
+  }
+}
+
+bool Server::Impl::AllConnectionsClosed() {
   std::lock_guard lock(conn_mu);
-  connections.erase(c);
+  return connections.empty();
 }
 
 void Server::Impl::AcceptLoop() {
@@ -297,10 +314,11 @@ void Server::Stop(std::chrono::milliseconds grace) {
     return out;
   };
   for (auto& c : snapshot()) asio::post(c->executor(), [c] { c->GoAway(); });
-  // 3. Drain in-flight requests up to the grace period.
+  // 3. Drain up to the grace period: each connection closes itself once its
+  // in-flight requests are answered and the answers written.
   {
     std::unique_lock lock(impl_->state_mu);
-    impl_->state_cv.wait_for(lock, grace, [this] { return impl_->inflight.load() == 0; });
+    impl_->state_cv.wait_for(lock, grace, [this] { return impl_->AllConnectionsClosed(); });
   }
   // 4. Close what is left and stop the threads.
   // Closing cancels what is still running; wait until each connection has

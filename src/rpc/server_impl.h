@@ -118,6 +118,7 @@ struct Server::Impl {
   Status AddServiceLocked(Service* service);  // state_mu held
   void AddConnection(const std::shared_ptr<ConnectionBase>& c);
   void RemoveConnection(ConnectionBase* c);
+  bool AllConnectionsClosed();
 
   ServerOptions options;
   std::deque<MethodEntry> methods;
