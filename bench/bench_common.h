@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 namespace bench {
 
 using Clock = std::chrono::steady_clock;
@@ -106,6 +108,20 @@ struct Knobs {
   double warmup = 2;
   std::string mode = "attachment";
 };
+
+// The load knobs both generators take (each adds its own --mode).
+inline void AddLoadOptions(CLI::App& app, Knobs& k) {
+  app.add_option("--target", k.target, "HOST:PORT")->required();
+  app.add_option("--connections", k.connections, "channels, one TCP connection each")
+      ->default_val(1)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--outstanding", k.outstanding, "calls in flight in total")
+      ->default_val(1)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--payload", k.payload, "payload bytes per request")->default_val(16);
+  app.add_option("--duration", k.duration, "measured seconds")->default_val(10);
+  app.add_option("--warmup", k.warmup, "seconds before measuring")->default_val(2);
+}
 
 // Drives the phases for `run` (already issuing calls): sleeps the warmup,
 // measures `duration`, flips to stopping and waits (up to `drain`) for

@@ -159,16 +159,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Dougong echo load generator (closed loop)"};
   bench::Knobs k;
   k.stack = "dougong";
-  app.add_option("--target", k.target, "HOST:PORT")->required();
-  app.add_option("--connections", k.connections, "channels, one connection each")
-      ->default_val(1)
-      ->check(CLI::PositiveNumber);
-  app.add_option("--outstanding", k.outstanding, "calls in flight in total")
-      ->default_val(1)
-      ->check(CLI::PositiveNumber);
-  app.add_option("--payload", k.payload, "payload bytes per request")->default_val(16);
-  app.add_option("--duration", k.duration, "measured seconds")->default_val(10);
-  app.add_option("--warmup", k.warmup, "seconds before measuring")->default_val(2);
+  bench::AddLoadOptions(app, k);
   app.add_option("--mode", k.mode, "attachment | body")
       ->default_val("attachment")
       ->check(CLI::IsMember({"attachment", "body"}));

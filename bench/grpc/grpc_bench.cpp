@@ -111,16 +111,7 @@ int main(int argc, char** argv) {
   k.stack = "grpc";
   k.mode = "body";
   std::string api = "cq";
-  app.add_option("--target", k.target, "HOST:PORT")->required();
-  app.add_option("--connections", k.connections, "channels, one TCP connection each")
-      ->default_val(1)
-      ->check(CLI::PositiveNumber);
-  app.add_option("--outstanding", k.outstanding, "calls in flight in total")
-      ->default_val(1)
-      ->check(CLI::PositiveNumber);
-  app.add_option("--payload", k.payload, "payload bytes per request")->default_val(16);
-  app.add_option("--duration", k.duration, "measured seconds")->default_val(10);
-  app.add_option("--warmup", k.warmup, "seconds before measuring")->default_val(2);
+  bench::AddLoadOptions(app, k);
   app.add_option("--mode", k.mode, "payload placement; gRPC only has body")
       ->default_val("body")
       ->check(CLI::IsMember({"body"}));

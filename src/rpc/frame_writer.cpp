@@ -1,6 +1,5 @@
 #include "rpc/frame_writer.h"
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace asio = boost::asio;
@@ -10,12 +9,10 @@ namespace dougong::rpc {
 void FrameWriter::Enqueue(OutgoingFrame frame, std::shared_ptr<void> owner) {
   if (stopped_) return;
   pending_.push_back(std::move(frame));
-  if (write_in_flight_ || flush_posted_ || paused_) return;
-  flush_posted_ = true;
-  asio::post(socket_.get_executor(), [this, owner = std::move(owner)]() mutable {
-    flush_posted_ = false;
-    Flush(std::move(owner));
-  });
+  // An idle connection writes at once (the latency path); while a write is
+  // in flight, frames gather and go out together when it completes.
+  if (write_in_flight_ || paused_) return;
+  Flush(std::move(owner));
 }
 
 void FrameWriter::Resume(std::shared_ptr<void> owner) {

@@ -1,7 +1,8 @@
 // FrameWriter: the write side of a native-protocol connection, shared by the
-// server and the client. Frames queued during one turn of the event loop go
-// out together in one gathered write (writev), attachments uncopied. Not
-// thread-safe: use on the socket's I/O thread.
+// server and the client. A frame queued on an idle connection is written at
+// once; frames queued while a write is in flight go out together in the next
+// gathered write (writev), attachments uncopied. Not thread-safe: use on the
+// socket's I/O thread.
 #pragma once
 
 #include <functional>
@@ -45,7 +46,6 @@ class FrameWriter {
   std::function<void(boost::system::error_code)> on_error_;
   std::function<void()> on_drained_;
   bool write_in_flight_ = false;
-  bool flush_posted_ = false;
   bool paused_ = false;
   bool stopped_ = false;
 };

@@ -102,25 +102,22 @@ void Server::Impl::Dispatch(const CallPtr& call, asio::any_io_executor executor,
   }
   if (def.mode == HandlerMode::kCoroutine) {
     auto& slot_signal = call->cancel_signal();
+    // The response is finished inside the coroutine, so it is written before
+    // co_spawn's own completion is scheduled.
     asio::co_spawn(
         executor,
-        [call]() -> asio::awaitable<Status> {
-          co_return co_await call->method()->def.coroutine(call->ctx(), *call->request(), call->response());
+        [call, finish = std::move(finish)]() mutable -> asio::awaitable<void> {
+          Status st;
+          try {
+            st = co_await call->method()->def.coroutine(call->ctx(), *call->request(), call->response());
+          } catch (const std::exception& e) {
+            st = Internal(fmt::format("handler threw: {}", e.what()));
+          } catch (...) {
+            st = Internal("handler threw");
+          }
+          finish(std::move(st));
         },
-        asio::bind_cancellation_slot(
-            slot_signal.slot(),
-            [finish = std::move(finish)](std::exception_ptr ep, Status st) mutable {
-              if (ep) {
-                try {
-                  std::rethrow_exception(ep);
-                } catch (const std::exception& e) {
-                  st = Internal(fmt::format("handler threw: {}", e.what()));
-                } catch (...) {
-                  st = Internal("handler threw");
-                }
-              }
-              finish(std::move(st));
-            }));
+        asio::bind_cancellation_slot(slot_signal.slot(), asio::detached));
     return;
   }
   asio::post(*workers, [call, executor, expired, finish = std::move(finish)]() mutable {
