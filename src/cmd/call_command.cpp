@@ -109,7 +109,8 @@ void AddCallCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("method", args->method, "package.Service/Method (omit to list services)");
   cmd->add_option("json", args->json, "Request as JSON ('-' reads stdin; default {})");
   cmd->add_option("--timeout-ms", args->timeout_ms, "Deadline of the call")->capture_default_str();
-  cmd->add_option("-H,--metadata", args->metadata, "Request metadata key=value (repeatable)");
+  cmd->add_option("-H,--metadata", args->metadata, "Request metadata key=value (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--compression", args->compression, "none, lz4 or zstd")->capture_default_str();
   cmd->add_flag("--list", args->list, "List the services of the server");
   cmd->callback([args, exit_code] {

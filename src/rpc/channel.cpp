@@ -186,9 +186,14 @@ const std::string& Channel::target() const { return impl_->target; }
 
 void Channel::CallMethod(const MethodSpec& method, ClientContext* ctx, const Message& request, Message* response,
                          Done done) {
+  // Failures before the call reaches a connection complete on an I/O thread
+  // too, as promised, never inside the caller's CallMethod.
+  auto fail = [this](Done& d, Status st) {
+    asio::post(impl_->io->Next(), [d = std::move(d), st = std::move(st)]() mutable { d(std::move(st)); });
+  };
   auto picked = impl_->Pick();
   if (!picked.ok()) {
-    done(picked.status());
+    fail(done, picked.status());
     return;
   }
   auto& conn = *picked;
@@ -227,8 +232,7 @@ void Channel::CallMethod(const MethodSpec& method, ClientContext* ctx, const Mes
   if (Status st = BuildFrame(FrameType::kRequest, meta, &request, ctx->attachment(), impl_->options.max_frame_size,
                              &frame);
       !st.ok()) {
-    auto d = std::move(call->done);
-    d(std::move(st));
+    fail(call->done, std::move(st));
     return;
   }
   conn->StartCall(std::move(call), std::move(frame));

@@ -126,5 +126,39 @@ TEST(ServerStop, GraceExpiresThenHandlersAreCancelled) {
   EXPECT_EQ(ts.service.saw_cancel.load(), 1);
 }
 
+// Heartbeats keep an idle multiplexed connection open past the server's idle
+// timeout; without them the server closes it and the channel reconnects.
+TEST(ServerLimits, IdleTimeoutAndHeartbeats) {
+  rpc::ServerOptions so;
+  so.idle_timeout = std::chrono::milliseconds(200);
+  TestServer ts(so);
+  auto accepted = [&] {
+    std::string m = ts.server.MetricsPage();
+    const std::string key = "\ndougong_rpc_server_connections_accepted_total ";
+    return std::stoi(m.substr(m.find(key) + key.size()));
+  };
+  rpc::ChannelOptions with;
+  with.heartbeat_interval = std::chrono::milliseconds(50);
+  TestServiceStub live(ts.Channel(with));
+  ASSERT_TRUE(live.Work(WorkRequest()).ok());
+  ASSERT_EQ(accepted(), 1);
+  // Time passing is the point here: three idle timeouts.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  ASSERT_TRUE(live.Work(WorkRequest()).ok());
+  EXPECT_EQ(accepted(), 1);
+
+  rpc::ChannelOptions without;
+  without.heartbeat_interval = std::chrono::milliseconds(0);
+  TestServiceStub idle(ts.Channel(without));
+  ASSERT_TRUE(idle.Work(WorkRequest()).ok());
+  EXPECT_EQ(accepted(), 2);
+  // The server closes it after the idle timeout; the next call reconnects.
+  ASSERT_TRUE(WaitFor([&] {
+    return ts.server.MetricsPage().find("dougong_rpc_server_connections 1\n") != std::string::npos;
+  }));
+  EXPECT_TRUE(WaitFor([&] { return idle.Work(WorkRequest()).ok(); }));
+  EXPECT_EQ(accepted(), 3);
+}
+
 }  // namespace
 }  // namespace dougong::testing
