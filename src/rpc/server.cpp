@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
@@ -179,8 +180,15 @@ void Server::Impl::AcceptLoop() {
         auto exec = socket.get_executor();
         asio::dispatch(exec, [this, s = std::move(socket)]() mutable { StartServerConnection(this, std::move(s)); });
       }
-    } else if (ec == asio::error::no_descriptors) {
-      spdlog::warn("accept: out of file descriptors");
+    } else {
+      // Out of descriptors (or another transient failure): pause briefly
+      // instead of spinning on an accept that keeps failing.
+      if (ec == asio::error::no_descriptors) spdlog::warn("accept: out of file descriptors");
+      accept_retry->expires_after(std::chrono::milliseconds(10));
+      accept_retry->async_wait([this](boost::system::error_code wec) {
+        if (!wec && acceptor->is_open()) AcceptLoop();
+      });
+      return;
     }
     AcceptLoop();
   });
@@ -192,6 +200,7 @@ Server::~Server() {
   Stop(std::chrono::milliseconds(0));
   // Destroy the I/O contexts (and the handlers they hold) before the rest of
   // Impl, which those handlers may still point to.
+  impl_->accept_retry.reset();
   impl_->acceptor.reset();
   impl_->io.reset();
 }
@@ -266,6 +275,7 @@ Status Server::Start(std::string_view address) {
   int workers = o.worker_threads > 0 ? o.worker_threads : std::max(4, 2 * net::DefaultThreads());
   impl_->workers = std::make_unique<asio::thread_pool>(workers);
   impl_->acceptor = std::make_unique<tcp::acceptor>(impl_->io->at(0));
+  impl_->accept_retry = std::make_unique<asio::steady_timer>(impl_->io->at(0));
   boost::system::error_code ec;
   auto& acc = *impl_->acceptor;
   acc.open(endpoint->protocol(), ec);
@@ -301,6 +311,7 @@ void Server::Stop(std::chrono::milliseconds grace) {
   asio::post(impl_->io->at(0), [this] {
     boost::system::error_code ec;
     impl_->acceptor->close(ec);
+    impl_->accept_retry->cancel();
   });
   // 2. Tell every connection to go away (native clients stop sending).
   auto snapshot = [this] {

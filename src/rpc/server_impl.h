@@ -18,6 +18,7 @@
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <google/protobuf/message.h>
 
@@ -136,6 +137,7 @@ struct Server::Impl {
   std::unique_ptr<net::IoPool> io;
   std::unique_ptr<boost::asio::thread_pool> workers;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+  std::unique_ptr<boost::asio::steady_timer> accept_retry;
   int port = 0;
 
   std::atomic<uint64_t> inflight{0};
