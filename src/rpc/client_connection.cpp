@@ -162,6 +162,7 @@ void ClientConnection::CancelCall(uint64_t id, Status why, bool tell_server) {
   if (tell_server && state() == State::kConnected) {
     wire::RpcMeta meta;
     meta.set_correlation_id(id);
+    meta.set_status_code(static_cast<int>(why.code()));  // why: cancelled or deadline
     writer_.Enqueue(BuildControlFrame(FrameType::kCancel, &meta), shared_from_this());
   }
   Complete(std::move(call), std::move(why));

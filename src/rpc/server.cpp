@@ -35,8 +35,9 @@ ServerCall::ServerCall(MethodEntry* method, std::shared_ptr<void> connection, st
   ctx_.peer_ = peer;
 }
 
-void ServerCall::Cancel() {
+void ServerCall::Cancel(Code reason) {
   if (ctx_.canceled_.exchange(true, std::memory_order_acq_rel)) return;
+  cancel_reason_ = reason == Code::kDeadlineExceeded ? reason : Code::kCancelled;
   cancel_signal_.emit(asio::cancellation_type::terminal);
 }
 
@@ -81,7 +82,9 @@ void Server::Impl::Dispatch(const CallPtr& call, asio::any_io_executor executor,
   auto finish = [this, call, done = std::move(done)](Status st) {
     MethodEntry* m = call->method();
     // A client whose deadline passed cancels the call; count it as what it is.
-    if (st.code() == Code::kCancelled && call->ctx().has_deadline() && call->ctx().remaining().count() == 0)
+    if (st.code() == Code::kCancelled &&
+        (call->cancel_reason() == Code::kDeadlineExceeded ||
+         (call->ctx().has_deadline() && call->ctx().remaining().count() == 0)))
       st = DeadlineExceeded("deadline exceeded: " + st.message());
     auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         detail::ServerCall::Clock::now() - call->start_time());

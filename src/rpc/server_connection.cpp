@@ -175,7 +175,7 @@ class ServerConnection : public ConnectionBase, public std::enable_shared_from_t
     }
     auto it = calls_.find(meta.correlation_id());
     if (it == calls_.end()) return;  // already answered
-    it->second->Cancel();
+    it->second->Cancel(CodeFromInt(meta.status_code()));
     calls_.erase(it);
   }
 

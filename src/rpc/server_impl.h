@@ -70,7 +70,10 @@ class ServerCall {
 
   // Marks the call cancelled and, for a coroutine handler, emits terminal
   // cancellation on its slot. Call on the connection's I/O thread.
-  void Cancel();
+  void Cancel(Code reason = Code::kCancelled);
+  // Why the client gave up: CANCELLED, or DEADLINE_EXCEEDED when its
+  // deadline passed (the reason travels in the cancel frame).
+  Code cancel_reason() const { return cancel_reason_; }
   bool canceled() const { return ctx_.canceled_.load(std::memory_order_acquire); }
   boost::asio::cancellation_signal& cancel_signal() { return cancel_signal_; }
 
@@ -81,6 +84,7 @@ class ServerCall {
   std::unique_ptr<google::protobuf::Message> request_;
   std::unique_ptr<google::protobuf::Message> response_;
   boost::asio::cancellation_signal cancel_signal_;
+  Code cancel_reason_ = Code::kCancelled;
   Clock::time_point start_;
 };
 
