@@ -2,6 +2,7 @@
 // it serves the example echo service; keeper, gateway and console join later.
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -14,6 +15,18 @@
 namespace dougong::cmd {
 
 namespace {
+// How to name this binary in the printed commands: relative to the working
+// directory when that is shorter (e.g. ./build/release/src/dougong).
+std::string SelfPath() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "dougong";
+  auto rel = std::filesystem::relative(exe, std::filesystem::current_path(ec), ec);
+  if (ec || rel.empty()) return exe.string();
+  std::string r = rel.string();
+  return r.size() < exe.string().size() ? (r.starts_with(".") ? r : "./" + r) : exe.string();
+}
+
 int RunDev(const std::string& address) {
   rpc::Server server;
   example::EchoServiceImpl echo;
@@ -30,13 +43,13 @@ int RunDev(const std::string& address) {
       "dougong dev: serving dougong.example.EchoService on port {port}\n"
       "\n"
       "  call it with the native protocol:\n"
-      "    dougong call 127.0.0.1:{port} dougong.example.EchoService/Echo '{{\"message\":\"hello\"}}'\n"
+      "    {self} call 127.0.0.1:{port} dougong.example.EchoService/Echo '{{\"message\":\"hello\"}}'\n"
       "  or with HTTP/JSON on the same port:\n"
       "    curl -s -X POST http://127.0.0.1:{port}/dougong.example.EchoService/Echo -d '{{\"message\":\"hello\"}}'\n"
       "  built-in pages: http://127.0.0.1:{port}/status  /metrics  /health\n"
       "\n"
       "  Ctrl-C stops it gracefully.\n",
-      fmt::arg("port", port));
+      fmt::arg("port", port), fmt::arg("self", SelfPath()));
   std::fflush(stdout);
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
