@@ -701,14 +701,22 @@ OpResult DataTree::Exists(const zk::ExistsRequest& req, const AuthContext& auth,
   return r;
 }
 
-OpResult DataTree::GetData(const zk::GetDataRequest& req, const AuthContext& auth, int64_t session) {
-  OpResult r;
-  const Node* n = Find(req.path);
+// The node at `path` for a read that needs READ; nullptr with NONODE or
+// NOAUTH in r.err otherwise.
+const DataTree::Node* DataTree::ReadableNode(std::string_view path, const AuthContext& auth, OpResult& r) const {
+  const Node* n = Find(path);
   if (n == nullptr) {
     r.err = ErrorCode::kNoNode;
   } else if (!CheckAcl(acls_.Get(n->acl_id), zk::perms::kRead, auth)) {
     r.err = ErrorCode::kNoAuth;
-  } else {
+    n = nullptr;
+  }
+  return n;
+}
+
+OpResult DataTree::GetData(const zk::GetDataRequest& req, const AuthContext& auth, int64_t session) {
+  OpResult r;
+  if (const Node* n = ReadableNode(req.path, auth, r)) {
     if (req.watch) data_watches_.AddWatch(req.path, session);
     r.response = zk::GetDataResponse{DataBuffer(n->data, n->data_null), StatOf(*n)};
   }
@@ -728,12 +736,7 @@ std::vector<std::string> ChildNames(const std::set<std::string_view>* c) {
 
 OpResult DataTree::GetChildren(const zk::GetChildrenRequest& req, const AuthContext& auth, int64_t session) {
   OpResult r;
-  const Node* n = Find(req.path);
-  if (n == nullptr) {
-    r.err = ErrorCode::kNoNode;
-  } else if (!CheckAcl(acls_.Get(n->acl_id), zk::perms::kRead, auth)) {
-    r.err = ErrorCode::kNoAuth;
-  } else {
+  if (const Node* n = ReadableNode(req.path, auth, r)) {
     if (req.watch) child_watches_.AddWatch(req.path, session);
     r.response = zk::GetChildrenResponse{ChildNames(n->children.get())};
   }
@@ -742,12 +745,7 @@ OpResult DataTree::GetChildren(const zk::GetChildrenRequest& req, const AuthCont
 
 OpResult DataTree::GetChildren2(const zk::GetChildren2Request& req, const AuthContext& auth, int64_t session) {
   OpResult r;
-  const Node* n = Find(req.path);
-  if (n == nullptr) {
-    r.err = ErrorCode::kNoNode;
-  } else if (!CheckAcl(acls_.Get(n->acl_id), zk::perms::kRead, auth)) {
-    r.err = ErrorCode::kNoAuth;
-  } else {
+  if (const Node* n = ReadableNode(req.path, auth, r)) {
     if (req.watch) child_watches_.AddWatch(req.path, session);
     r.response = zk::GetChildren2Response{ChildNames(n->children.get()), StatOf(*n)};
   }

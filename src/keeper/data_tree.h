@@ -217,6 +217,7 @@ class DataTree {
 
   Node* Find(std::string_view path);
   const Node* Find(std::string_view path) const;
+  const Node* ReadableNode(std::string_view path, const AuthContext& auth, OpResult& r) const;
   void FillStat(const Node& n, zk::Stat* stat) const;
   zk::Stat StatOf(const Node& n) const;
 

@@ -93,14 +93,15 @@ Result<Request> DecodeRequest(std::string_view payload, int32_t max_length) {
   return req;
 }
 
-Status EncodeRequest(const RequestHeader& header, const RequestBody& body, std::string* out) {
-  std::string bytes;
-  jute::Writer w(&bytes);
-  jute::Encode(header, w);
-  Status s = std::visit(
+namespace {
+// Encodes whichever record a request or response body holds; multis have
+// their own framing, an empty body encodes to nothing.
+template <class Multi, class Variant>
+Status EncodeBody(const Variant& body, jute::Writer& w) {
+  return std::visit(
       [&](const auto& b) -> Status {
         using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, MultiRequest>) {
+        if constexpr (std::is_same_v<T, Multi>) {
           return EncodeMulti(b, w);
         } else if constexpr (!std::is_same_v<T, std::monostate>) {
           jute::Encode(b, w);
@@ -108,6 +109,14 @@ Status EncodeRequest(const RequestHeader& header, const RequestBody& body, std::
         return Status::Ok();
       },
       body);
+}
+}  // namespace
+
+Status EncodeRequest(const RequestHeader& header, const RequestBody& body, std::string* out) {
+  std::string bytes;
+  jute::Writer w(&bytes);
+  jute::Encode(header, w);
+  Status s = EncodeBody<MultiRequest>(body, w);
   if (s.ok()) out->append(bytes);
   return s;
 }
@@ -155,17 +164,7 @@ Result<ResponseBody> DecodeResponseBody(int32_t opcode, std::string_view body, i
 Status EncodeResponseBody(const ResponseBody& body, std::string* out) {
   std::string bytes;
   jute::Writer w(&bytes);
-  Status s = std::visit(
-      [&](const auto& b) -> Status {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, MultiResponse>) {
-          return EncodeMulti(b, w);
-        } else if constexpr (!std::is_same_v<T, std::monostate>) {
-          jute::Encode(b, w);
-        }
-        return Status::Ok();
-      },
-      body);
+  Status s = EncodeBody<MultiResponse>(body, w);
   if (s.ok()) out->append(bytes);
   return s;
 }
