@@ -4,6 +4,8 @@
 // stacks are measured and printed exactly the same way.
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -108,6 +110,22 @@ struct Knobs {
   double warmup = 2;
   std::string mode = "attachment";
 };
+
+// Benchmark servers stop on SIGINT/SIGTERM. Block them before any server
+// thread exists (threads inherit the mask), then wait for one in main.
+inline sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+inline int WaitForStopSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
 
 // The load knobs both generators take (each adds its own --mode).
 inline void AddLoadOptions(CLI::App& app, Knobs& k) {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "dougong/rpc/server.h"
+#include "bench_common.h"
 #include "echo_service.h"
 
 int main(int argc, char** argv) {
@@ -26,13 +27,7 @@ int main(int argc, char** argv) {
       ->default_val(0);
   CLI11_PARSE(app, argc, argv);
 
-  // Block the stop signals before any server thread exists (threads inherit
-  // the mask) and wait for them synchronously below.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const sigset_t stop_signals = bench::BlockStopSignals();
 
   dougong::rpc::ServerOptions options;
   options.io_threads = threads;
@@ -49,8 +44,7 @@ int main(int argc, char** argv) {
   std::printf("listening on %d\n", server.port());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&set, &sig);
+  int sig = bench::WaitForStopSignal(stop_signals);
   std::fprintf(stderr, "echo_server: signal %d, shutting down\n", sig);
   server.Stop(std::chrono::seconds(2));
   server.Wait();

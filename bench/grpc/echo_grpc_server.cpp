@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_common.h"
 #include "echo.grpc.pb.h"
 
 namespace {
@@ -54,13 +55,7 @@ int main(int argc, char** argv) {
       ->default_val(0);
   CLI11_PARSE(app, argc, argv);
 
-  // Block the stop signals in every thread (gRPC's threads inherit the mask)
-  // and wait for them synchronously in main.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const sigset_t stop_signals = bench::BlockStopSignals();
 
   EchoCallbackService service;
   grpc::ServerBuilder builder;
@@ -83,8 +78,7 @@ int main(int argc, char** argv) {
   std::printf("listening on %d\n", bound_port);
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&set, &sig);
+  int sig = bench::WaitForStopSignal(stop_signals);
   std::fprintf(stderr, "echo_grpc_server: signal %d, shutting down\n", sig);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
