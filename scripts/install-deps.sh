@@ -13,6 +13,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev python3 python3-pytest curl
   clang-14 libclang-rt-14-dev prometheus
+  zookeeper python3-kazoo libzookeeper-mt-dev
 )
 bench_pkgs=(libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc)
 
