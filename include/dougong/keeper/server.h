@@ -1,0 +1,80 @@
+// KeeperServer: a single-node coordination server that speaks the Apache
+// ZooKeeper 3.8 client protocol (docs/keeper.md). Writes are logged and
+// fsync'ed (group commit) before they are applied and answered; the data
+// tree is rebuilt from the newest snapshot and the log at start.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dougong/base/result.h"
+#include "dougong/base/status.h"
+
+namespace dougong::keeper {
+
+struct KeeperOptions {
+  // Client port (ZooKeeper protocol and four-letter words). 0 = any free port.
+  std::string host = "0.0.0.0";
+  int port = 2181;
+  // HTTP admin port (/health, /metrics, POST /snapshot). 0 = off.
+  std::string admin_host = "127.0.0.1";
+  int admin_port = 8081;
+  // Transaction log, snapshots and the session-password secret.
+  std::string data_dir = "./data";
+  // ZooKeeper's tickTime; session timeouts are negotiated into
+  // [min, max] (0: 2x and 20x tick, as ZooKeeper).
+  int tick_ms = 2000;
+  int min_session_timeout_ms = 0;
+  int max_session_timeout_ms = 0;
+  // Limits. max_buffer is jute.maxbuffer: longer packets close the
+  // connection, as in ZooKeeper. 0 = unlimited for the counts.
+  int32_t max_buffer = 0xfffff;
+  int max_client_cnxns_per_ip = 60;
+  int max_connections = 0;
+  int max_sessions = 0;
+  // zookeeper.extendedTypesEnabled (TTL nodes).
+  bool extended_types = false;
+  // DigestAuthenticationProvider.superDigest ("super:base64sha1"), empty = none.
+  std::string super_digest;
+  // Container/TTL cleanup interval (znode.container.checkIntervalMs).
+  int container_check_interval_ms = 60000;
+  int64_t container_max_never_used_ms = 0;
+  // A snapshot is taken after this many transactions (ZooKeeper's snapCount).
+  uint64_t snap_count = 100000;
+  // Snapshots kept (with the log needed to replay from the oldest kept one).
+  int snap_retain_count = 3;
+  // I/O threads for client connections (0 = cores).
+  int io_threads = 0;
+  // Truncate the log at a damaged record instead of refusing to start.
+  bool repair = false;
+  // Testing: the first zxid of an empty data dir (e.g. near a 32-bit wrap).
+  int64_t initial_zxid = 0;
+};
+
+class KeeperServer {
+ public:
+  // Recovers the data dir, binds the ports and starts serving.
+  static Result<std::unique_ptr<KeeperServer>> Start(const KeeperOptions& options);
+  ~KeeperServer();  // Stop()
+
+  // Closes the listeners and connections, syncs and closes the log.
+  void Stop();
+  // Blocks until Stop() or a fatal error.
+  void Wait();
+
+  int port() const;
+  int admin_port() const;
+  // Starts a snapshot now (no-op if one is running).
+  Status TriggerSnapshot();
+  // A one-line summary of recovery (snapshot, log records replayed, torn tail).
+  std::string recovery_summary() const;
+
+  struct Impl;
+
+ private:
+  explicit KeeperServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dougong::keeper

@@ -1,0 +1,149 @@
+// Core: the keeper's request pipeline, on one thread that owns the state
+// machine. For every connection it keeps ZooKeeper's ordering: requests of a
+// session are answered in the order sent, and a read waits until the
+// session's earlier writes are applied. Writes are given a zxid, logged
+// (TxnLog group commit), and applied and answered only once durable, in
+// zxid order, together with the watch events they trigger (events first).
+// Sessions are created and closed through the log too, so they survive a
+// restart; the server expires sessions that stay silent past their timeout.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "dougong/keeper/server.h"
+#include "keeper/connection.h"
+#include "keeper/state_machine.h"
+#include "keeper/storage/txn_log.h"
+
+namespace dougong::keeper {
+
+struct ServerStats {
+  uint64_t packets_received = 0, packets_sent = 0;
+  int64_t min_latency_ms = -1, max_latency_ms = 0, total_latency_ms = 0, latency_count = 0;
+  uint64_t writes_applied = 0, reads_served = 0;
+  uint64_t snapshots_taken = 0, snapshots_failed = 0;
+  int64_t last_snapshot_ms = 0;   // duration of the last snapshot
+  int64_t last_snapshot_zxid = 0;
+  uint64_t sessions_expired = 0;
+  uint64_t connections_refused = 0;
+};
+
+class Core {
+ public:
+  explicit Core(const KeeperOptions& options);
+  ~Core();
+
+  // Loads the newest snapshot and replays the log (before Start).
+  Status Recover();
+  void Start();
+  void Stop();
+
+  // From I/O threads.
+  void PostConnect(std::shared_ptr<ZkConnection> conn, zk::ConnectRequest req);
+  void PostRequests(std::shared_ptr<ZkConnection> conn, std::vector<IncomingRequest> batch);
+  void PostDisconnect(std::shared_ptr<ZkConnection> conn);
+  void PostFourLetterWord(std::shared_ptr<ZkConnection> conn, std::string word);
+  // Connection bookkeeping for limits and `cons`.
+  bool AdmitConnection(const std::string& ip);
+  void ReleaseConnection(const std::string& ip);
+
+  // Any thread: runs `fn` on the Core thread and waits.
+  void RunOnCore(const std::function<void()>& fn);
+  Status TriggerSnapshot();
+  // Prometheus text exposition of the keeper's metrics.
+  std::string MetricsText();
+  std::string recovery_summary() const { return recovery_summary_; }
+  int client_port = 0;
+
+ private:
+  struct PendingWrite {
+    int64_t zxid = 0;
+    Txn txn;
+    zk::RequestBody body;
+    std::shared_ptr<ZkConnection> conn;  // null: the server's own txn
+    int32_t xid = 0;
+    int64_t received_ns = 0;
+    zk::ConnectRequest connect;          // createSession: what the client asked
+  };
+  struct SessionRt {
+    int32_t timeout_ms = 0;
+    int64_t deadline_ms = 0;
+    std::shared_ptr<ZkConnection> conn;
+    bool closing = false;
+  };
+
+  void OnConnect(const std::shared_ptr<ZkConnection>& conn, const zk::ConnectRequest& req);
+  void OnRequests(const std::shared_ptr<ZkConnection>& conn, std::vector<IncomingRequest>& batch);
+  void OnDisconnect(const std::shared_ptr<ZkConnection>& conn);
+  void Drain(const std::shared_ptr<ZkConnection>& conn);
+  bool IsWrite(int32_t type) const;
+  void SubmitWrite(const std::shared_ptr<ZkConnection>& conn, IncomingRequest req);
+  void SubmitTxn(PendingWrite pw);
+  void Execute(const std::shared_ptr<ZkConnection>& conn, IncomingRequest& req);
+  void OnDurable();
+  void ApplyOne(PendingWrite& pw);
+  void FinishConnect(const std::shared_ptr<ZkConnection>& conn, int64_t session, int32_t timeout);
+  void RefuseSession(const std::shared_ptr<ZkConnection>& conn);
+  void DeliverEvents(const std::vector<WatchEvent>& events);
+  void Reply(ZkConnection& c, int32_t xid, int64_t zxid, zk::ErrorCode err, const zk::ResponseBody* body);
+  void CountLatency(ZkConnection& c, int64_t received_ns);
+  void MarkDirty(ZkConnection& c);
+  void Flush();
+  void Touch(int64_t session);
+  void Tick();
+  void ScheduleTick();
+  void CleanupContainers();
+  void ScheduleCleanup();
+  void ExpireSession(int64_t session);
+  void MaybeSnapshot();
+  void StartSnapshot();
+  void OnSnapshotDone(bool ok, int64_t zxid, int64_t started_ms, std::string error);
+  std::string FourLetterWord(const std::string& word);
+  std::string Password(int64_t session) const;
+  int64_t NextSessionId();
+  int64_t NowMs() const;
+
+  const KeeperOptions options_;
+  boost::asio::io_context io_;
+  std::thread thread_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer cleanup_timer_;
+
+  std::unique_ptr<StateMachine> sm_;
+  std::unique_ptr<storage::TxnLog> log_;
+  std::string secret_;
+  std::string recovery_summary_;
+
+  int64_t next_zxid_ = 1;
+  int64_t last_session_id_ = 0;
+  std::deque<PendingWrite> pending_;
+  std::atomic<int64_t> durable_zxid_{0};
+  std::atomic<bool> durable_posted_{false};
+  Status log_error_;
+
+  std::unordered_map<int64_t, SessionRt> sessions_;
+  std::vector<std::shared_ptr<ZkConnection>> dirty_;
+  std::unordered_map<uint64_t, std::weak_ptr<ZkConnection>> connections_;  // for cons/stat
+
+  uint64_t txns_since_snapshot_ = 0;
+  bool snapshot_running_ = false;
+  std::thread snapshot_waiter_;
+  ServerStats stats_;
+
+  std::mutex ip_mu_;
+  std::unordered_map<std::string, int> per_ip_;
+  int total_connections_ = 0;
+};
+
+}  // namespace dougong::keeper
