@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "keeper/read_ops.h"
 #include "keeper/storage/file_util.h"
 #include "keeper/storage/retention.h"
 #include "keeper/storage/snapshot_reader.h"
@@ -166,6 +167,9 @@ void Core::Stop() {
     });
     thread_.join();
   }
+  // A snapshot still being written is abandoned (its .tmp file is removed
+  // at the next start); the log has everything it would have held.
+  if (int pid = snapshot_pid_.load(); pid > 0) kill(pid, SIGKILL);
   if (snapshot_waiter_.joinable()) snapshot_waiter_.join();
   if (log_) {
     Status s = log_->Close();
@@ -315,6 +319,7 @@ void Core::PostFourLetterWord(std::shared_ptr<ZkConnection> conn, std::string wo
 
 void Core::OnConnect(const std::shared_ptr<ZkConnection>& conn, const zk::ConnectRequest& req) {
   connections_[conn->id()] = conn;
+  ++stats_.packets_received;
   auto& cs = conn->core;
   auto auth = std::make_shared<AuthContext>();
   auth->client_ip = conn->remote_ip();
@@ -616,63 +621,23 @@ void Core::Execute(const std::shared_ptr<ZkConnection>& conn, IncomingRequest& r
     return;
   }
   auto& body = req.body;
+  OpResult result;
+  if (ExecuteRead(tree, req.type, body, auth, cs.session, &result)) {
+    const bool set_watches = req.type == static_cast<int32_t>(OpCode::kSetWatches) ||
+                             req.type == static_cast<int32_t>(OpCode::kSetWatches2);
+    if (set_watches) {
+      // Events for changes missed while disconnected go out before the reply.
+      DeliverEvents(result.events);
+      Reply(*conn, req.xid, zxid, ErrorCode::kOk, nullptr);
+      return;
+    }
+    answer_result(result);
+    return;
+  }
   switch (static_cast<OpCode>(req.type)) {
     case OpCode::kPing:
       Reply(*conn, req.xid, zxid, ErrorCode::kOk, nullptr);
       return;
-    case OpCode::kExists:
-      answer_result(tree.Exists(std::get<zk::ExistsRequest>(body), auth, cs.session));
-      return;
-    case OpCode::kGetData:
-      answer_result(tree.GetData(std::get<zk::GetDataRequest>(body), auth, cs.session));
-      return;
-    case OpCode::kGetChildren:
-      answer_result(tree.GetChildren(std::get<zk::GetChildrenRequest>(body), auth, cs.session));
-      return;
-    case OpCode::kGetChildren2:
-      answer_result(tree.GetChildren2(std::get<zk::GetChildren2Request>(body), auth, cs.session));
-      return;
-    case OpCode::kGetACL:
-      answer_result(tree.GetAcl(std::get<zk::GetACLRequest>(body), auth));
-      return;
-    case OpCode::kGetAllChildrenNumber:
-      answer_result(tree.GetAllChildrenNumber(std::get<zk::GetAllChildrenNumberRequest>(body), auth));
-      return;
-    case OpCode::kGetEphemerals:
-      answer_result(tree.GetEphemerals(std::get<zk::GetEphemeralsRequest>(body), cs.session));
-      return;
-    case OpCode::kMultiRead:
-      answer_result(tree.MultiRead(std::get<zk::MultiRequest>(body), auth, cs.session));
-      return;
-    case OpCode::kSync: {
-      zk::ResponseBody rsp = zk::SyncResponse{std::get<zk::SyncRequest>(body).path};
-      answer(ErrorCode::kOk, &rsp);
-      return;
-    }
-    case OpCode::kAddWatch:
-      answer_result(tree.AddWatch(std::get<zk::AddWatchRequest>(body), cs.session));
-      return;
-    case OpCode::kCheckWatches:
-      answer(tree.CheckWatches(std::get<zk::CheckWatchesRequest>(body), cs.session), nullptr);
-      return;
-    case OpCode::kRemoveWatches:
-      answer(tree.RemoveWatches(std::get<zk::RemoveWatchesRequest>(body), cs.session), nullptr);
-      return;
-    case OpCode::kSetWatches:
-    case OpCode::kSetWatches2: {
-      zk::SetWatches2 sw;
-      if (auto* v1 = std::get_if<zk::SetWatches>(&body)) {
-        sw.relative_zxid = v1->relative_zxid;
-        sw.data_watches = v1->data_watches;
-        sw.exist_watches = v1->exist_watches;
-        sw.child_watches = v1->child_watches;
-      } else {
-        sw = std::get<zk::SetWatches2>(body);
-      }
-      DeliverEvents(tree.SetWatches(sw, cs.session));
-      Reply(*conn, req.xid, zxid, ErrorCode::kOk, nullptr);
-      return;
-    }
     case OpCode::kAuth: {
       const auto& packet = std::get<zk::AuthPacket>(body);
       auto next = std::make_shared<AuthContext>(auth);
@@ -841,12 +806,14 @@ void Core::StartSnapshot() {
     _exit(0);
   }
   snapshot_running_ = true;
+  snapshot_pid_ = pid;
   txns_since_snapshot_ = 0;
   spdlog::info("keeper: snapshot at zxid 0x{:x} started (pid {})", zxid, pid);
   snapshot_waiter_ = std::thread([this, pid, zxid, started] {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    snapshot_pid_ = 0;
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     std::string error;
     if (ok) {

@@ -138,6 +138,7 @@ class Core {
 
   uint64_t txns_since_snapshot_ = 0;
   bool snapshot_running_ = false;
+  std::atomic<int> snapshot_pid_{0};  // the child writing a snapshot, 0 when none
   std::thread snapshot_waiter_;
   ServerStats stats_;
 

@@ -185,9 +185,15 @@ void DataTree::FillStat(const Node& n, zk::Stat* s) const {
   s->ctime = n.ctime;
   s->mtime = n.mtime;
   s->version = n.version;
-  s->cversion = n.cversion;
+  // DataNode.copyStat: the stored cversion counts child creates; clients
+  // see creates + deletes, i.e. 2 * stored - children (in Java's int
+  // arithmetic). Sequential suffixes keep using the stored count.
+  s->cversion = static_cast<int32_t>(static_cast<uint32_t>(n.cversion) * 2u -
+                                     static_cast<uint32_t>(n.num_children()));
   s->aversion = n.aversion;
-  s->ephemeral_owner = n.ephemeral_owner;
+  // DataTree.getClientEphemeralOwner: containers and TTL nodes show 0.
+  s->ephemeral_owner =
+      KindOf(n.ephemeral_owner, options_.extended_types_enabled) == NodeKind::kEphemeral ? n.ephemeral_owner : 0;
   s->data_length = static_cast<int32_t>(n.data.size());
   s->num_children = static_cast<int32_t>(n.num_children());
   s->pzxid = n.pzxid;

@@ -74,10 +74,13 @@ std::string Core::FourLetterWord(const std::string& word) {
     s += fmt::format("Received: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: standalone\n"
                      "Node count: {}\n",
                      stats_.packets_received, stats_.packets_sent, conns.size(), outstanding, sm_->last_zxid(),
-                     tree.node_count());
+                     tree.node_count() + 1);
     return s;
   };
 
+  // Counts follow ZooKeeper's: its node map holds the root twice ("" and
+  // "/"), so node counts are one above the number of znodes, and wchs
+  // counts data watches only.
   if (word == "ruok") return "imok";
   if (word == "isro") return "rw";
   if (word == "srvr") return server_lines(false);
@@ -88,15 +91,13 @@ std::string Core::FourLetterWord(const std::string& word) {
     return s + "\n";
   }
   if (word == "wchs") {
-    size_t watches = tree.data_watches().watch_count() + tree.child_watches().watch_count();
+    size_t watches = tree.data_watches().watch_count();
     size_t sessions_watching = 0;
-    for (auto& [id, rt] : sessions_) {
-      if (!tree.data_watches().PathsOf(id).empty() || !tree.child_watches().PathsOf(id).empty()) ++sessions_watching;
-    }
     std::set<std::string> paths;
     for (auto& [id, rt] : sessions_) {
-      for (auto& p : tree.data_watches().PathsOf(id)) paths.insert(p);
-      for (auto& p : tree.child_watches().PathsOf(id)) paths.insert(p);
+      std::vector<std::string> mine = tree.data_watches().PathsOf(id);
+      if (!mine.empty()) ++sessions_watching;
+      paths.insert(mine.begin(), mine.end());
     }
     return fmt::format("{} connections watching {} paths\nTotal watches:{}\n", sessions_watching, paths.size(),
                        watches);
@@ -135,7 +136,7 @@ std::string Core::FourLetterWord(const std::string& word) {
     kv("zk_packets_sent", stats_.packets_sent);
     kv("zk_num_alive_connections", conns.size());
     kv("zk_outstanding_requests", outstanding);
-    kv("zk_znode_count", tree.node_count());
+    kv("zk_znode_count", tree.node_count() + 1);
     kv("zk_watch_count", watches);
     kv("zk_ephemerals_count", tree.ephemeral_count());
     kv("zk_approximate_data_size", 0);
@@ -146,15 +147,7 @@ std::string Core::FourLetterWord(const std::string& word) {
     kv("zk_last_proposal_size", -1);
     kv("zk_max_proposal_size", -1);
     kv("zk_min_proposal_size", -1);
-    storage::TxnLogStats ls = log_->stats();
-    kv("zk_fsynccount", ls.fdatasyncs);
-    kv("keeper_log_appends", ls.appends);
-    kv("keeper_log_batches", ls.batches);
-    kv("keeper_log_max_batch_records", ls.max_batch_records);
-    kv("keeper_snapshots_taken", stats_.snapshots_taken);
-    kv("keeper_snapshots_failed", stats_.snapshots_failed);
-    kv("keeper_last_snapshot_ms", stats_.last_snapshot_ms);
-    kv("keeper_sessions_expired", stats_.sessions_expired);
+    kv("zk_fsynccount", log_->stats().fdatasyncs);
     return s;
   }
   return "";

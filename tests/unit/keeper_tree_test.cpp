@@ -92,7 +92,9 @@ TEST_F(TreeTest, InitialTree) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(std::get<zk::GetChildrenResponse>(r.response).children, (std::vector<std::string>{"config", "quota"}));
   zk::Stat root = StatOf("/");
-  EXPECT_EQ(root, (zk::Stat{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0}));
+  // cversion as clients see it: 2 * 0 creates - 1 child (real ZooKeeper
+  // shows -1 for the root of a fresh server too).
+  EXPECT_EQ(root, (zk::Stat{0, 0, 0, 0, 0, -1, 0, 0, 0, 1, 0}));
   // /zookeeper/config: READ_ACL_UNSAFE set through setACL(..., -1): aversion -1.
   auto acl = tree.GetAcl(zk::GetACLRequest{"/zookeeper/config"}, AuthContext::Anonymous());
   ASSERT_TRUE(acl.ok());
@@ -151,8 +153,9 @@ TEST_F(TreeTest, CreateStats) {
   EXPECT_EQ(StatOf("/p").pzxid, cz);  // setData of a child: parent unchanged
   ASSERT_TRUE(Delete("/p/c").ok());
   p = StatOf("/p");
-  // DataTree.deleteNode updates pzxid only: cversion stays 1 in 3.8.
-  EXPECT_EQ(p.cversion, 1);
+  // The stored count of creates stays 1 (sequence numbers use it); clients
+  // see creates + deletes = 2 * 1 - 0 children (DataNode.copyStat).
+  EXPECT_EQ(p.cversion, 2);
   EXPECT_EQ(p.pzxid, zxid);
   EXPECT_EQ(p.num_children, 0);
   // A create response of opcode create (1) carries the path only.
@@ -187,11 +190,13 @@ TEST_F(TreeTest, TtlAndContainerCreate) {
   EXPECT_EQ(ttl(5, kMaxTtl + 1), ErrorCode::kBadArguments);
   EXPECT_EQ(ttl(0, 100), ErrorCode::kBadArguments);        // ttl with a non-TTL mode
   EXPECT_EQ(ttl(5, 100), ErrorCode::kOk);
-  EXPECT_EQ(StatOf("/t").ephemeral_owner, TtlEphemeralOwner(100));
-  EXPECT_EQ(TtlOf(StatOf("/t").ephemeral_owner), 100);
+  // Clients see ephemeralOwner 0 for TTL and container nodes
+  // (DataTree.getClientEphemeralOwner); the kind is kept inside.
+  EXPECT_EQ(StatOf("/t").ephemeral_owner, 0);
+  EXPECT_EQ(tree.CleanupCandidates(INT64_MAX / 2), std::vector<std::string>{"/t"});  // still a TTL node
   EXPECT_EQ(CreateErr("/t/child"), ErrorCode::kOk);        // TTL nodes may have children
   ASSERT_TRUE(tree.Create(kCreateContainer, zk::CreateRequest{"/c", "", zk::ids::OpenAclUnsafe(), 4}, Ctx()).ok());
-  EXPECT_EQ(StatOf("/c").ephemeral_owner, kContainerEphemeralOwner);
+  EXPECT_EQ(StatOf("/c").ephemeral_owner, 0);
 
   DataTree plain;  // extended types off (ZooKeeper's default)
   EXPECT_EQ(plain.Create(kCreateTTL, zk::CreateTTLRequest{"/t", "", zk::ids::OpenAclUnsafe(), 5, 100}, Ctx()).err,
@@ -395,7 +400,7 @@ TEST_F(TreeTest, MultiSuccessSeesEarlierOps) {
   EXPECT_EQ(res[4].type, 13);
   EXPECT_EQ(res[5].type, 2);
   zk::Stat s = StatOf("/m");
-  EXPECT_EQ(s.cversion, 2);
+  EXPECT_EQ(s.cversion, 3);  // 2 creates + 1 delete, as clients see it
   EXPECT_EQ(s.num_children, 1);
   EXPECT_EQ(s.pzxid, zxid);  // one zxid for every op
   EXPECT_EQ(s.czxid, zxid);
@@ -544,7 +549,7 @@ TEST_F(TreeTest, CloseSessionDeletesEphemerals) {
   EXPECT_TRUE(tree.Contains("/other"));
   EXPECT_EQ(r.events, (std::vector<WatchEvent>{{78, EventType::kNodeChildrenChanged, "/app", nullptr}}));
   zk::Stat after = StatOf("/app");
-  EXPECT_EQ(after.cversion, before.cversion);
+  EXPECT_EQ(after.cversion, before.cversion + 2);  // two deletes, as clients see it
   EXPECT_EQ(after.pzxid, zxid);
   EXPECT_EQ(tree.ephemeral_count(), 1u);
 }
