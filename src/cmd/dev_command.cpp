@@ -1,5 +1,6 @@
-// `dougong dev`: the all-in-one local stack on its embedded defaults. For now
-// it serves the example echo service; keeper, gateway and console join later.
+// `dougong dev`: the all-in-one local stack on its embedded defaults: keeper
+// (ZooKeeper protocol) and the example echo service; gateway and console
+// join later.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cmd/commands.h"
+#include "dougong/keeper/server.h"
 #include "dougong/rpc/server.h"
 #include "echo_service.h"
 
@@ -27,7 +29,27 @@ std::string SelfPath() {
   return r.size() < exe.string().size() ? (r.starts_with(".") ? r : "./" + r) : exe.string();
 }
 
-int RunDev(const std::string& address) {
+struct DevFlags {
+  std::string address = "127.0.0.1:8000";
+  std::string keeper_host = "127.0.0.1";
+  int keeper_port = 2181;
+  int keeper_admin_port = 8081;
+  std::string data_dir = "./data";
+};
+
+int RunDev(const DevFlags& f) {
+  keeper::KeeperOptions ko;
+  ko.host = f.keeper_host;
+  ko.port = f.keeper_port;
+  ko.admin_port = f.keeper_admin_port;
+  ko.data_dir = f.data_dir + "/keeper";
+  ko.extended_types = true;
+  Result<std::unique_ptr<keeper::KeeperServer>> keeper = keeper::KeeperServer::Start(ko);
+  if (!keeper.ok()) {
+    fmt::print(stderr, "dougong dev: keeper: {}\n", keeper.status().ToString());
+    return 1;
+  }
+  const std::string& address = f.address;
   rpc::Server server;
   example::EchoServiceImpl echo;
   if (Status st = server.AddService(&echo); !st.ok()) {
@@ -48,8 +70,18 @@ int RunDev(const std::string& address) {
       "    curl -s -X POST http://127.0.0.1:{port}/dougong.example.EchoService/Echo -d '{{\"message\":\"hello\"}}'\n"
       "  built-in pages: http://127.0.0.1:{port}/status  /metrics  /health\n"
       "\n"
+      "dougong dev: keeper (ZooKeeper protocol) on port {kport}, data in {kdir}\n"
+      "  any ZooKeeper client works, e.g. zkCli.sh -server 127.0.0.1:{kport}\n"
+      "  four-letter words: echo srvr | nc 127.0.0.1 {kport}\n"
+      "{kadmin}"
+      "\n"
       "  Ctrl-C stops it gracefully.\n",
-      fmt::arg("port", port), fmt::arg("self", SelfPath()));
+      fmt::arg("port", port), fmt::arg("self", SelfPath()), fmt::arg("kport", (*keeper)->port()),
+      fmt::arg("kdir", ko.data_dir),
+      fmt::arg("kadmin", (*keeper)->admin_port() > 0
+                             ? fmt::format("  keeper admin: http://127.0.0.1:{}/metrics  /health\n",
+                                           (*keeper)->admin_port())
+                             : std::string()));
   std::fflush(stdout);
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
@@ -57,15 +89,21 @@ int RunDev(const std::string& address) {
   signals_io.run();
   fmt::print("dougong dev: stopping\n");
   server.Stop(std::chrono::seconds(5));
+  (*keeper)->Stop();
   return 0;
 }
 }  // namespace
 
 void AddDevCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("dev", "Run the local all-in-one stack (echo service for now)");
-  auto address = std::make_shared<std::string>("127.0.0.1:8000");
-  cmd->add_option("--listen", *address, "Address of the RPC/HTTP port")->capture_default_str();
-  cmd->callback([address, exit_code] { *exit_code = RunDev(*address); });
+  auto* cmd = app.add_subcommand("dev", "Run the local all-in-one stack: keeper and the echo service");
+  auto f = std::make_shared<DevFlags>();
+  cmd->add_option("--listen", f->address, "Address of the RPC/HTTP port")->capture_default_str();
+  cmd->add_option("--keeper-port", f->keeper_port, "keeper's ZooKeeper port (0 = any free port)")
+      ->capture_default_str();
+  cmd->add_option("--keeper-admin-port", f->keeper_admin_port, "keeper's admin HTTP port (0 = off)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", f->data_dir, "Where the stack keeps its data")->capture_default_str();
+  cmd->callback([f, exit_code] { *exit_code = RunDev(*f); });
 }
 
 }  // namespace dougong::cmd

@@ -107,8 +107,7 @@ void ZkConnection::OnRead(size_t n) {
   if (!ParsePackets()) {
     if (!batch_.empty()) core_->PostRequests(shared_from_this(), std::move(batch_));
     batch_.clear();
-    // Answer what was decoded, then close (a bad length, a bad header).
-    Send(std::string(), true);
+    LingerClose();
     return;
   }
   if (!batch_.empty()) {
@@ -237,6 +236,40 @@ void ZkConnection::DoWrite() {
                              }
                              self->DoWrite();
                            });
+}
+
+void ZkConnection::LingerClose() {
+  if (closed_) return;
+  closed_ = true;
+  handshake_timer_.cancel();
+  core_->ReleaseConnection(remote_ip_);
+  core_->PostDisconnect(shared_from_this());
+  boost::system::error_code ec;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  handshake_timer_.expires_after(std::chrono::seconds(2));
+  handshake_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+    if (e) return;
+    boost::system::error_code ignored;
+    self->socket_.close(ignored);
+  });
+  in_len_ = 0;
+  Discard();
+}
+
+void ZkConnection::Discard() {
+  socket_.async_read_some(boost::asio::buffer(in_.data(), in_.size()),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->in_len_ += n;
+                            // At most a few packets' worth: a peer that keeps
+                            // sending is cut off.
+                            if (ec || self->in_len_ > 4 * static_cast<size_t>(self->max_buffer_) + (1 << 20)) {
+                              boost::system::error_code ignored;
+                              self->handshake_timer_.cancel();
+                              self->socket_.close(ignored);
+                              return;
+                            }
+                            self->Discard();
+                          });
 }
 
 void ZkConnection::Close() {

@@ -81,6 +81,10 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
   bool ParsePackets();  // false: the connection is to be closed
   void DoWrite();
   void Shutdown();
+  // Stops sending, reads and discards what the peer still sends (so it sees
+  // a clean end rather than a reset while it writes), then closes.
+  void LingerClose();
+  void Discard();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer handshake_timer_;

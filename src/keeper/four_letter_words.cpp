@@ -6,6 +6,9 @@
 
 #include <dirent.h>
 
+#include <map>
+#include <set>
+
 #include <fmt/format.h>
 
 #include "keeper/core.h"
@@ -101,6 +104,28 @@ std::string Core::FourLetterWord(const std::string& word) {
     }
     return fmt::format("{} connections watching {} paths\nTotal watches:{}\n", sessions_watching, paths.size(),
                        watches);
+  }
+  if (word == "wchc" || word == "wchp") {
+    // Data watches, by session (wchc) or by path (wchp), as ZooKeeper's
+    // DataTree.dumpWatches.
+    std::map<std::string, std::vector<int64_t>> by_path;
+    std::string s;
+    for (auto& [id, rt] : sessions_) {
+      std::vector<std::string> mine = tree.data_watches().PathsOf(id);
+      if (mine.empty()) continue;
+      if (word == "wchc") {
+        s += fmt::format("0x{:x}\n", id);
+        for (auto& p : mine) s += "\t" + p + "\n";
+      }
+      for (auto& p : mine) by_path[p].push_back(id);
+    }
+    if (word == "wchp") {
+      for (auto& [p, ids] : by_path) {
+        s += p + "\n";
+        for (int64_t id : ids) s += fmt::format("\t0x{:x}\n", id);
+      }
+    }
+    return s;
   }
   if (word == "conf") {
     int min_to = options_.min_session_timeout_ms > 0 ? options_.min_session_timeout_ms : 2 * options_.tick_ms;

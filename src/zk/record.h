@@ -100,14 +100,12 @@ struct Codec<bool> {
 template <>
 struct Codec<std::string> {
   static void Encode(const std::string& v, Writer& w) { w.WriteBytes(v); }
-  // A null (length -1) where the record has a plain string is refused:
-  // ZooKeeper's server fails such a request (MARSHALLINGERROR) rather than
-  // reading it as "". Fields that may be null are std::optional.
+  // A null (length -1) reads as "": clients send null where they mean
+  // nothing (kazoo's Id("auth", None) in ACLs). Fields where null has a
+  // meaning of its own are std::optional.
   static Status Decode(Reader& r, std::string* v) {
     bool is_null = false;
-    Status s = r.ReadBytes(v, &is_null);
-    if (s.ok() && is_null) return Status(Code::kInvalidArgument, "null string");
-    return s;
+    return r.ReadBytes(v, &is_null);
   }
   static void Print(const std::string& v, std::string* out) { internal::AppendQuoted(out, v); }
 };

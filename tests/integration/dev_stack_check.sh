@@ -11,14 +11,14 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; 
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$bin" dev --listen 127.0.0.1:0 >"$work/dev.log" 2>&1 &
+"$bin" dev --listen 127.0.0.1:0 --keeper-port 0 --keeper-admin-port 0 --data-dir "$work/data" >"$work/dev.log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do
-  grep -q "on port" "$work/dev.log" && break
+  grep -q "keeper (ZooKeeper protocol) on port" "$work/dev.log" && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/dev.log"; fail "dougong dev exited"; }
   sleep 0.1
 done
-port=$(grep -o "on port [0-9]*" "$work/dev.log" | awk '{print $3}')
+port=$(grep -o "EchoService on port [0-9]*" "$work/dev.log" | awk '{print $4}')
 [ -n "$port" ] || { cat "$work/dev.log"; fail "server did not start"; }
 addr="127.0.0.1:$port"
 
@@ -65,4 +65,13 @@ grep -q 'code="DEADLINE_EXCEEDED"' "$work/metrics.txt" || fail "timeout not coun
 grep -q 'dougong_rpc_server_requests_total{method="dougong.example.EchoService/Echo",code="OK"}' "$work/metrics.txt" \
   || fail "no request counter"
 promtool check metrics <"$work/metrics.txt"
+
+# keeper is part of the stack: it answers ruok on its ZooKeeper port.
+kport=$(grep -o "keeper (ZooKeeper protocol) on port [0-9]*" "$work/dev.log" | awk '{print $NF}')
+[ -n "$kport" ] || { cat "$work/dev.log"; fail "keeper did not start"; }
+exec 3<>"/dev/tcp/127.0.0.1/$kport"
+printf ruok >&3
+answer=$(timeout 5 cat <&3)
+exec 3<&-
+[ "$answer" = "imok" ] || fail "keeper ruok answered '$answer'"
 echo "dev stack: ok"
