@@ -55,6 +55,23 @@ bool ServerOnlyOpcode(int32_t type) {
   }
 }
 
+// Requests whose body starts with a path, and that path is null (length -1).
+// The codec reads a null string as "" (clients send null ids in ACLs), but a
+// null path fails ZooKeeper's request processing: MARSHALLINGERROR.
+bool NullPath(int32_t type, std::string_view body) {
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::kCreate: case OpCode::kDelete: case OpCode::kExists: case OpCode::kGetData:
+    case OpCode::kSetData: case OpCode::kGetACL: case OpCode::kSetACL: case OpCode::kGetChildren:
+    case OpCode::kSync: case OpCode::kGetChildren2: case OpCode::kCheck: case OpCode::kCreate2:
+    case OpCode::kCreateContainer: case OpCode::kCreateTTL: case OpCode::kCheckWatches:
+    case OpCode::kRemoveWatches: case OpCode::kGetEphemerals: case OpCode::kGetAllChildrenNumber:
+    case OpCode::kAddWatch:
+      return body.size() >= 4 && zk::jute::GetInt32(body.data()) == -1;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 ZkConnection::ZkConnection(boost::asio::ip::tcp::socket socket, Core* core, int32_t max_buffer)
@@ -171,6 +188,8 @@ bool ZkConnection::ParsePackets() {
     std::string_view body = r.rest();
     if (ServerOnlyOpcode(header.type)) {
       req.decode_error = ErrorCode::kUnimplemented;
+    } else if (NullPath(header.type, body)) {
+      req.decode_error = ErrorCode::kMarshallingError;
     } else {
       Result<zk::RequestBody> decoded = zk::DecodeRequestBody(header.type, body, max_buffer_);
       if (decoded.ok()) {
