@@ -195,3 +195,39 @@ def test_zxid_counter_wraps_past_32_bits(data_dir):
         k.close()
     finally:
         server.stop()
+
+
+def test_damaged_log_refuses_to_start_unless_repair(data_dir):
+    server = Keeper(data_dir, "--snap-count", "0")
+    server.start()
+    k = server.client()
+    for i in range(200):
+        k.create(f"/n{i}", b"v" * 50)
+    k.stop()
+    k.close()
+    server.stop()
+    logs = sorted(f for f in os.listdir(data_dir) if f.startswith("log.") and f != "log.lock")
+    assert logs, os.listdir(data_dir)
+    path = os.path.join(data_dir, logs[-1])
+    with open(path, "r+b") as f:
+        data = f.read()
+        end = len(data.rstrip(b"\0"))
+        where = end // 3
+        f.seek(where)
+        f.write(bytes([data[where] ^ 0xFF]))
+    # Strict (default): refuses, naming the file and offset.
+    proc = subprocess.run([DOUGONG, "keeper", "--host", "127.0.0.1", "--port", "0", "--data-dir", data_dir,
+                           "--admin-port", "0"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert logs[-1] in out and "--repair" in out, out
+    # --repair cuts the log at the damage; what came before is served.
+    server.extra.append("--repair")
+    server.start()
+    k = server.client()
+    assert k.exists("/n0") is not None
+    present = sum(1 for i in range(200) if k.exists(f"/n{i}") is not None)
+    assert 0 < present < 200, present
+    k.stop()
+    k.close()
+    server.stop()
