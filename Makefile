@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 
-.PHONY: run test bench deps build-release build-test fuzz clean
+.PHONY: run test bench deps build-release build-test fuzz clean bench-keeper
 
 deps:
 	@bash scripts/install-deps.sh test
@@ -29,6 +29,11 @@ test: build-test
 bench:
 	@bash scripts/install-deps.sh bench
 	@JOBS=$(JOBS) bash bench/compare_grpc.sh
+
+# keeper vs Apache ZooKeeper 3.8 (throughput, p99, memory, restart, snapshot stall).
+bench-keeper:
+	@bash scripts/install-deps.sh bench
+	@JOBS=$(JOBS) bash bench/compare_zk.sh
 
 fuzz:
 	@bash tests/fuzz/run.sh $(or $(SECONDS),60)

@@ -1,7 +1,9 @@
 // `dougong keeper`: the ZooKeeper-compatible coordination server, from a YAML
 // config file with the common settings overridable by flags.
 #include <csignal>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -67,6 +69,15 @@ int RunKeeper(const KeeperFlags& f) {
   signals.async_wait([&](const boost::system::error_code&, int) {});
   signals_io.run();
   fmt::print("dougong keeper: stopping\n");
+  std::fflush(stdout);
+  // Every acknowledged write is already on disk, so a stop that hangs (a
+  // stuck peer, a stuck disk) may safely end the process instead.
+  std::thread watchdog([] {
+    std::this_thread::sleep_for(std::chrono::seconds(20));
+    fmt::print(stderr, "dougong keeper: stop did not finish in 20 s; exiting\n");
+    std::_Exit(1);
+  });
+  watchdog.detach();
   (*server)->Stop();
   return 0;
 }

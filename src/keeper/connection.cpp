@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "keeper/core.h"
+#include "keeper/txn.h"
 #include "zk/packet.h"
 #include "zk/record.h"
 
@@ -194,21 +195,7 @@ bool ZkConnection::ParsePackets() {
       Result<zk::RequestBody> decoded = zk::DecodeRequestBody(header.type, body, max_buffer_);
       if (decoded.ok()) {
         req.body = std::move(*decoded);
-        switch (static_cast<OpCode>(header.type)) {
-          case OpCode::kCreate:
-          case OpCode::kDelete:
-          case OpCode::kSetData:
-          case OpCode::kSetACL:
-          case OpCode::kCheck:
-          case OpCode::kMulti:
-          case OpCode::kCreate2:
-          case OpCode::kCreateContainer:
-          case OpCode::kCreateTTL:
-            req.raw_body.assign(body);
-            break;
-          default:
-            break;
-        }
+        if (IsTxnOpcode(header.type)) req.raw_body.assign(body);  // logged as sent
       } else {
         req.decode_error = ErrorCode::kMarshallingError;
       }

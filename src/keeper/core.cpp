@@ -389,13 +389,16 @@ void Core::FinishConnect(const std::shared_ptr<ZkConnection>& conn, int64_t sess
   rsp.session_id = session;
   rsp.passwd = zk::jute::Buffer(Password(session));
   rsp.read_only = false;
-  auto& cs = conn->core;
-  size_t begin = zk::BeginPacket(&cs.outbox);
-  zk::jute::Writer w(&cs.outbox);
+  SendConnectResponse(*conn, rsp);
+  conn->core.connected = true;
+}
+
+void Core::SendConnectResponse(ZkConnection& c, const zk::ConnectResponse& rsp) {
+  size_t begin = zk::BeginPacket(&c.core.outbox);
+  zk::jute::Writer w(&c.core.outbox);
   zk::jute::Encode(rsp, w);
-  zk::EndPacket(&cs.outbox, begin);
-  cs.connected = true;
-  MarkDirty(*conn);
+  zk::EndPacket(&c.core.outbox, begin);
+  MarkDirty(c);
 }
 
 void Core::RefuseSession(const std::shared_ptr<ZkConnection>& conn) {
@@ -404,14 +407,9 @@ void Core::RefuseSession(const std::shared_ptr<ZkConnection>& conn) {
   // password (clients report SESSIONEXPIRED), then the connection closes.
   zk::ConnectResponse rsp;
   rsp.passwd = zk::jute::Buffer(std::string(16, '\0'));
-  auto& cs = conn->core;
-  size_t begin = zk::BeginPacket(&cs.outbox);
-  zk::jute::Writer w(&cs.outbox);
-  zk::jute::Encode(rsp, w);
-  zk::EndPacket(&cs.outbox, begin);
-  cs.closing = true;
-  cs.session = 0;
-  MarkDirty(*conn);
+  SendConnectResponse(*conn, rsp);
+  conn->core.closing = true;
+  conn->core.session = 0;
 }
 
 void Core::OnDisconnect(const std::shared_ptr<ZkConnection>& conn) {
@@ -437,29 +435,11 @@ void Core::OnRequests(const std::shared_ptr<ZkConnection>& conn, std::vector<Inc
   Drain(conn);
 }
 
-bool Core::IsWrite(int32_t type) const {
-  switch (static_cast<OpCode>(type)) {
-    case OpCode::kCreate:
-    case OpCode::kDelete:
-    case OpCode::kSetData:
-    case OpCode::kSetACL:
-    case OpCode::kCheck:
-    case OpCode::kMulti:
-    case OpCode::kCreate2:
-    case OpCode::kCreateContainer:
-    case OpCode::kCreateTTL:
-    case OpCode::kCloseSession:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void Core::Drain(const std::shared_ptr<ZkConnection>& conn) {
   auto& cs = conn->core;
   while (!cs.queue.empty() && !cs.closing) {
     IncomingRequest& req = cs.queue.front();
-    if (req.decode_error == ErrorCode::kOk && IsWrite(req.type)) {
+    if (req.decode_error == ErrorCode::kOk && IsTxnOpcode(req.type)) {
       IncomingRequest r = std::move(req);
       cs.queue.pop_front();
       SubmitWrite(conn, std::move(r));
@@ -757,7 +737,7 @@ void Core::Flush() {
 // ---------------------------------------------------------------- snapshots
 
 void Core::MaybeSnapshot() {
-  if (!snapshot_running_ && options_.snap_count > 0 && txns_since_snapshot_ >= options_.snap_count) StartSnapshot();
+  if (!snapshot_running_ && sm_->last_zxid() > 0 && options_.snap_count > 0 && txns_since_snapshot_ >= options_.snap_count) StartSnapshot();
 }
 
 Status Core::TriggerSnapshot() {
@@ -765,6 +745,10 @@ Status Core::TriggerSnapshot() {
   RunOnCore([&] {
     if (snapshot_running_) {
       result = Status(Code::kAlreadyExists, "a snapshot is already being written");
+      return;
+    }
+    if (sm_->last_zxid() == 0) {
+      result = Status(Code::kFailedPrecondition, "nothing to snapshot yet (no transaction applied)");
       return;
     }
     StartSnapshot();

@@ -87,7 +87,6 @@ class Core {
   void OnRequests(const std::shared_ptr<ZkConnection>& conn, std::vector<IncomingRequest>& batch);
   void OnDisconnect(const std::shared_ptr<ZkConnection>& conn);
   void Drain(const std::shared_ptr<ZkConnection>& conn);
-  bool IsWrite(int32_t type) const;
   void SubmitWrite(const std::shared_ptr<ZkConnection>& conn, IncomingRequest req);
   void SubmitTxn(PendingWrite pw);
   void Execute(const std::shared_ptr<ZkConnection>& conn, IncomingRequest& req);
@@ -95,6 +94,7 @@ class Core {
   void ApplyOne(PendingWrite& pw);
   void FinishConnect(const std::shared_ptr<ZkConnection>& conn, int64_t session, int32_t timeout);
   void RefuseSession(const std::shared_ptr<ZkConnection>& conn);
+  void SendConnectResponse(ZkConnection& c, const zk::ConnectResponse& rsp);
   void DeliverEvents(const std::vector<WatchEvent>& events);
   void Reply(ZkConnection& c, int32_t xid, int64_t zxid, zk::ErrorCode err, const zk::ResponseBody* body);
   void CountLatency(ZkConnection& c, int64_t received_ns);

@@ -1,6 +1,7 @@
 #include "keeper/txn.h"
 
 #include "zk/jute.h"
+#include "zk/protocol.h"
 #include "zk/record.h"
 
 namespace dougong::keeper {
@@ -10,6 +11,24 @@ constexpr int32_t kTxnFormat = 1;
 // damaged record can make the decoder allocate.
 constexpr int32_t kMaxTxnField = 64 << 20;
 }  // namespace
+
+bool IsTxnOpcode(int32_t opcode) {
+  switch (static_cast<zk::OpCode>(opcode)) {
+    case zk::OpCode::kCreate:
+    case zk::OpCode::kDelete:
+    case zk::OpCode::kSetData:
+    case zk::OpCode::kSetACL:
+    case zk::OpCode::kCheck:
+    case zk::OpCode::kMulti:
+    case zk::OpCode::kCreate2:
+    case zk::OpCode::kCreateContainer:
+    case zk::OpCode::kCreateTTL:
+    case zk::OpCode::kCloseSession:
+      return true;
+    default:
+      return false;
+  }
+}
 
 void EncodeTxn(const Txn& head, std::string_view body, std::string* out) {
   zk::jute::Writer w(out);

@@ -31,6 +31,11 @@ struct Txn {
   std::string body;
 };
 
+// Client requests that become transactions (logged, then applied): create,
+// create2, createContainer, createTTL, delete, setData, setACL, check, multi
+// and closeSession.
+bool IsTxnOpcode(int32_t opcode);
+
 // Appends the encoding of `txn` to *out.
 void EncodeTxn(const Txn& txn, std::string* out);
 // Same, with the body given separately (no copy of the request bytes).

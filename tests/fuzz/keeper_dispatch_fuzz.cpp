@@ -30,17 +30,6 @@ using namespace dougong::keeper;
 
 namespace {
 
-bool IsWrite(int32_t type) {
-  switch (static_cast<zk::OpCode>(type)) {
-    case zk::OpCode::kCreate: case zk::OpCode::kDelete: case zk::OpCode::kSetData: case zk::OpCode::kSetACL:
-    case zk::OpCode::kCheck: case zk::OpCode::kMulti: case zk::OpCode::kCreate2:
-    case zk::OpCode::kCreateContainer: case zk::OpCode::kCreateTTL: case zk::OpCode::kCloseSession:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void Check(bool ok, const char* what) {
   if (!ok) {
     std::fprintf(stderr, "invariant broken: %s\n", what);
@@ -83,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int who = header.xid & 3;
     int64_t session = who == 3 ? 0 : who + 1;
     const AuthContext& auth = auths[who == 3 ? 0 : who];
-    if (IsWrite(header.type)) {
+    if (IsTxnOpcode(header.type)) {
       Txn txn{header.type, session, 1000 + zxid, 0, auth.client_ip, auth.ids, std::string(body_bytes)};
       sm.Apply(txn, zxid, &*body);
       std::string logged;
