@@ -8,6 +8,7 @@ namespace dougong::cmd {
 // Each adds its subcommand to `app`; the callback runs it and sets *exit_code.
 void AddCallCommand(CLI::App& app, int* exit_code);
 void AddDevCommand(CLI::App& app, int* exit_code);
+void AddZkCommand(CLI::App& app, int* exit_code);
 void AddKeeperCommand(CLI::App& app, int* exit_code);
 
 }  // namespace dougong::cmd

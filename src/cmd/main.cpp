@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   dougong::cmd::AddCallCommand(app, &exit_code);
   dougong::cmd::AddDevCommand(app, &exit_code);
+  dougong::cmd::AddZkCommand(app, &exit_code);
   dougong::cmd::AddKeeperCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

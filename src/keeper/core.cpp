@@ -362,6 +362,11 @@ void Core::OnConnect(const std::shared_ptr<ZkConnection>& conn, const zk::Connec
   }
 
   auto it = sessions_.find(req.session_id);
+  if (it != sessions_.end() && !it->second.closing && it->second.deadline_ms < NowMs()) {
+    // Its timeout passed while nobody could expire it (e.g. this process was
+    // paused): it is expired now, not revived.
+    ExpireSession(req.session_id);
+  }
   if (it == sessions_.end() || it->second.closing || req.passwd.bytes != Password(req.session_id)) {
     RefuseSession(conn);
     return;
