@@ -965,36 +965,45 @@ std::vector<int64_t> DataTree::SessionsWithEphemerals() const {
   return out;
 }
 
+uint64_t DataTree::AclDigest(uint32_t acl_id) const {
+  Hasher h;
+  for (const zk::ACL& a : acls_.Get(acl_id)) {
+    h.Int(a.perms);
+    h.Bytes(a.id.scheme);
+    h.Bytes(a.id.id);
+  }
+  return h.Final();
+}
+
+// One node's share of the digest. Children counts are left out: the set of
+// paths already fixes them, and leaving them out lets the snapshot loader
+// sum the digest while it inserts each node, instead of walking the whole
+// tree again afterwards.
+uint64_t DataTree::NodeDigest(std::string_view path, const Node& n, uint64_t acl_digest) {
+  Hasher h;
+  h.Bytes(path);
+  h.Bytes(n.data);
+  h.Int(n.data_null);
+  h.Int(n.czxid);
+  h.Int(n.mzxid);
+  h.Int(n.pzxid);
+  h.Int(n.ctime);
+  h.Int(n.mtime);
+  h.Int(n.ephemeral_owner);
+  h.Int(n.version);
+  h.Int(n.cversion);
+  h.Int(n.aversion);
+  h.Int(static_cast<int64_t>(acl_digest));
+  return h.Final();
+}
+
 uint64_t DataTree::Digest() const {
-  std::unordered_map<uint32_t, uint64_t> acl_hash;
+  std::unordered_map<uint32_t, uint64_t> acl_digests;
   uint64_t sum = 0;
   for (const auto& [path, n] : nodes_) {
-    auto ah = acl_hash.find(n.acl_id);
-    if (ah == acl_hash.end()) {
-      Hasher h;
-      for (const zk::ACL& a : acls_.Get(n.acl_id)) {
-        h.Int(a.perms);
-        h.Bytes(a.id.scheme);
-        h.Bytes(a.id.id);
-      }
-      ah = acl_hash.emplace(n.acl_id, h.Final()).first;
-    }
-    Hasher h;
-    h.Bytes(path);
-    h.Bytes(n.data);
-    h.Int(n.data_null);
-    h.Int(n.czxid);
-    h.Int(n.mzxid);
-    h.Int(n.pzxid);
-    h.Int(n.ctime);
-    h.Int(n.mtime);
-    h.Int(n.ephemeral_owner);
-    h.Int(n.version);
-    h.Int(n.cversion);
-    h.Int(n.aversion);
-    h.Int(static_cast<int64_t>(n.num_children()));
-    h.Int(static_cast<int64_t>(ah->second));
-    sum += h.Final();
+    auto ad = acl_digests.find(n.acl_id);
+    if (ad == acl_digests.end()) ad = acl_digests.emplace(n.acl_id, AclDigest(n.acl_id)).first;
+    sum += NodeDigest(path, n, ad->second);
   }
   return sum;
 }
@@ -1096,18 +1105,23 @@ void DataTree::ClearForLoad() {
   acls_ = AclCache();
 }
 
-Status DataTree::InsertLoadedNode(std::string path, Node node) {
+Status DataTree::InsertLoadedNode(std::string path, Node node, const std::string** inserted_key,
+                                  const Node** inserted_node) {
+  Node* parent = nullptr;  // element pointers survive rehashing
   if (path != "/") {
     if (!IsValidPath(path)) return Status(Code::kDataLoss, "snapshot: invalid path " + path);
-    if (Find(ParentOf(path)) == nullptr) return Status(Code::kDataLoss, "snapshot: parent missing for " + path);
+    parent = Find(ParentOf(path));
+    if (parent == nullptr) return Status(Code::kDataLoss, "snapshot: parent missing for " + path);
   }
   if (path == "/" && !nodes_.empty()) return Status(Code::kDataLoss, "snapshot: root not first");
   if (!acls_.Has(node.acl_id)) return Status(Code::kDataLoss, "snapshot: unknown ACL id for " + path);
   acls_.AddRef(node.acl_id);
   auto [it, inserted] = nodes_.emplace(std::move(path), std::move(node));
   if (!inserted) return Status(Code::kDataLoss, "snapshot: duplicate node " + it->first);
-  if (it->first != "/") Find(ParentOf(it->first))->AddChild(BaseName(it->first));
+  if (parent != nullptr) parent->AddChild(BaseName(it->first));
   IndexNode(it->first, it->second);
+  *inserted_key = &it->first;
+  *inserted_node = &it->second;
   return Status::Ok();
 }
 
@@ -1160,6 +1174,9 @@ Status DataTree::Loader::ParseRecord(std::string_view record) {
       int64_t count = 0;
       if (!r.ReadLong(&count).ok() || count < 1) return fail("bad node count");
       nodes_expected_ = static_cast<uint64_t>(count);
+      // One allocation of the bucket array instead of ~20 rehashes of a
+      // growing tree (capped: the count is not trusted before the digest).
+      tree_->nodes_.reserve(static_cast<size_t>(std::min<int64_t>(count, int64_t{1} << 26)));
       stage_ = 3;
       return Status::Ok();
     }
@@ -1191,7 +1208,13 @@ Status DataTree::Loader::ParseRecord(std::string_view record) {
       n.acl_id = static_cast<uint32_t>(acl);
       if (nodes_seen_ == 0 && path != "/") return fail("root must come first");
       ++nodes_seen_;
-      return tree_->InsertLoadedNode(std::move(path), std::move(n));
+      const Node* inserted = nullptr;
+      const std::string* key = nullptr;
+      if (Status st = tree_->InsertLoadedNode(std::move(path), std::move(n), &key, &inserted); !st.ok()) return st;
+      auto ad = acl_digests_.find(inserted->acl_id);
+      if (ad == acl_digests_.end()) ad = acl_digests_.emplace(inserted->acl_id, tree_->AclDigest(inserted->acl_id)).first;
+      digest_ += NodeDigest(*key, *inserted, ad->second);
+      return Status::Ok();
     }
     default:
       return fail("data after trailer");
@@ -1202,7 +1225,7 @@ Result<std::unique_ptr<DataTree>> DataTree::Loader::Finish() {
   if (!error_.ok()) return error_;
   if (stage_ != 4 || !pending_.empty()) return Status(Code::kDataLoss, "snapshot: incomplete stream");
   tree_->acls_.PurgeUnused();
-  if (tree_->Digest() != digest_expected_) return Status(Code::kDataLoss, "snapshot: digest mismatch");
+  if (digest_ != digest_expected_) return Status(Code::kDataLoss, "snapshot: digest mismatch");
   return std::move(tree_);
 }
 

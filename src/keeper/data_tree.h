@@ -168,7 +168,8 @@ class DataTree {
   // The zxid of the last applied write (0 initially).
   int64_t last_zxid() const { return last_zxid_; }
   // Order-independent 64-bit hash over every node's path, data (and null
-  // flag), stat and ACL contents. Equal trees have equal digests.
+  // flag), stat and ACL contents (children counts follow from the paths).
+  // Equal trees have equal digests.
   uint64_t Digest() const;
 
   // ---- snapshots ----
@@ -196,6 +197,8 @@ class DataTree {
     uint64_t nodes_expected_ = 0;
     uint64_t nodes_seen_ = 0;
     uint64_t digest_expected_ = 0;
+    uint64_t digest_ = 0;  // summed as nodes are inserted
+    std::unordered_map<uint32_t, uint64_t> acl_digests_;
     Status error_;
   };
 
@@ -239,7 +242,9 @@ class DataTree {
   OpResult ApplyStaged(const TxnContext& ctx, F&& op);
   void IndexNode(const std::string& key, const Node& n);
   void UnindexNode(const std::string& key, const Node& n);
-  Status InsertLoadedNode(std::string path, Node node);
+  Status InsertLoadedNode(std::string path, Node node, const std::string** inserted_key, const Node** inserted);
+  uint64_t AclDigest(uint32_t acl_id) const;
+  static uint64_t NodeDigest(std::string_view path, const Node& n, uint64_t acl_digest);
   void ClearForLoad();
 
   Options options_;
