@@ -4,8 +4,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -783,12 +781,6 @@ void Core::StartSnapshot() {
     // may have held (logging included); report errors with write(2).
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close_range(3, ~0U, 0);  // do not keep the listening sockets alive
-    // The serving process keeps the CPU and the disk first: on a small
-    // machine the snapshot otherwise competes with request handling and
-    // with the log's fsyncs. (Errors are ignored: it only runs slower.)
-    (void)!setpriority(PRIO_PROCESS, 0, 19);
-    constexpr int kIoprioClassIdle = 3, kIoprioClassShift = 13, kIoprioWhoProcess = 1;
-    (void)!syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioClassIdle << kIoprioClassShift);
     auto fail = [](const std::string& what) {
       std::string line = "keeper snapshot child: " + what + "\n";
       (void)!write(2, line.data(), line.size());
