@@ -208,7 +208,16 @@ int64_t Core::NextSessionId() {
 
 void Core::Touch(int64_t session) {
   auto it = sessions_.find(session);
-  if (it != sessions_.end()) it->second.deadline_ms = NowMs() + it->second.timeout_ms;
+  if (it == sessions_.end() || it->second.closing) return;
+  int64_t now = NowMs();
+  if (it->second.deadline_ms < now) {
+    // Already past its timeout (this process could not run to notice):
+    // a late packet, e.g. a ping buffered on the old connection, must not
+    // revive it.
+    ExpireSession(session);
+    return;
+  }
+  it->second.deadline_ms = now + it->second.timeout_ms;
 }
 
 void Core::ScheduleTick() {
