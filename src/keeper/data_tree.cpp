@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/hash.h"
 #include "keeper/path.h"
 #include "zk/jute.h"
 #include "zk/record.h"
@@ -13,48 +14,21 @@ using zk::ErrorCode;
 using zk::EventType;
 using zk::OpCode;
 
-// ~104 bytes; the hash-map entry adds the key string, a next pointer and the
-// cached hash. Leaves (most nodes) have no child set.
-struct DataTree::Node {
-  std::string data;
-  std::unique_ptr<std::set<std::string_view>> children;  // views of the children's map keys
-  int64_t czxid = 0;
-  int64_t mzxid = 0;
-  int64_t pzxid = 0;
-  int64_t ctime = 0;
-  int64_t mtime = 0;
-  int64_t ephemeral_owner = 0;
-  int32_t version = 0;
-  int32_t cversion = 0;
-  int32_t aversion = 0;
-  uint32_t acl_id : 31 = 0;
-  uint32_t data_null : 1 = 0;
-
-  size_t num_children() const { return children ? children->size() : 0; }
-  void AddChild(std::string_view name) {
-    if (!children) children = std::make_unique<std::set<std::string_view>>();
-    children->insert(name);
-  }
-  void RemoveChild(std::string_view name) {
-    if (!children) return;
-    children->erase(name);
-    if (children->empty()) children.reset();
-  }
-};
-
 // Everything a node has but its children: what an op may change in place.
+// The data is saved only by setData (data_saved), which moves it here.
 struct NodeFields {
-  std::string data;
   int64_t czxid, mzxid, pzxid, ctime, mtime, ephemeral_owner;
   int32_t version, cversion, aversion;
   uint32_t acl_id;
   bool data_null;
+  bool data_saved = false;
+  NodeData data;
 };
 
 struct DataTree::Undo {
   enum Kind { kCreated, kDeleted, kFields } kind;
   std::string path;          // kCreated, kFields
-  NodeMap::node_type node;   // kDeleted
+  ZNodePtr node;             // kDeleted
   NodeFields fields{};       // kFields
 };
 
@@ -91,33 +65,17 @@ std::string_view ParentOf(std::string_view path) {
   return path.substr(0, slash);
 }
 
-zk::jute::Buffer DataBuffer(const std::string& data, bool is_null) {
+zk::jute::Buffer DataBuffer(const NodeData& data, bool is_null) {
   if (is_null) return zk::jute::Buffer::Null();
-  return zk::jute::Buffer(data);
+  return zk::jute::Buffer(std::string(data.view()));
 }
 
-// FNV-1a 64 with a final avalanche; stable across platforms and runs.
+// A stable digest over byte strings and integers (base/hash.h).
 struct Hasher {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  void Bytes(std::string_view s) {
-    Int(static_cast<int64_t>(s.size()));
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 0x100000001b3ULL;
-    }
-  }
-  void Int(int64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= static_cast<uint8_t>(v >> (8 * i));
-      h *= 0x100000001b3ULL;
-    }
-  }
-  uint64_t Final() const {
-    uint64_t z = h + 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  uint64_t h = 0;
+  void Bytes(std::string_view s) { h = HashBytes(s, h); }
+  void Int(int64_t v) { h = HashCombine(h, static_cast<uint64_t>(v)); }
+  uint64_t Final() const { return MixHash(h); }
 };
 
 zk::MultiResult ErrorResult(ErrorCode err) {
@@ -152,12 +110,12 @@ DataTree::DataTree(Options options) : options_(options) {
   // setACL(path, acl, -1), which leaves aversion at -1. Children are added
   // directly, so every cversion stays 0.
   uint32_t open = acls_.Acquire(zk::ids::OpenAclUnsafe());
-  auto add = [&](std::string path, uint32_t acl) {
-    Node n;
-    n.acl_id = acl;
-    auto [it, ok] = nodes_.emplace(std::move(path), std::move(n));
-    if (it->first != "/") Find(ParentOf(it->first))->AddChild(BaseName(it->first));
-    return &it->second;
+  auto add = [&](std::string_view path, uint32_t acl) {
+    ZNodePtr n = ZNode::New(path);
+    n->acl_id = acl;
+    Node* node = nodes_.Insert(std::move(n));
+    if (path != "/") Find(ParentOf(path))->AddChild(node);
+    return node;
   };
   add("/", open);
   acls_.AddRef(open);
@@ -170,14 +128,8 @@ DataTree::DataTree(Options options) : options_(options) {
 
 DataTree::~DataTree() = default;
 
-DataTree::Node* DataTree::Find(std::string_view path) {
-  auto it = nodes_.find(path);
-  return it == nodes_.end() ? nullptr : &it->second;
-}
-const DataTree::Node* DataTree::Find(std::string_view path) const {
-  auto it = nodes_.find(path);
-  return it == nodes_.end() ? nullptr : &it->second;
-}
+DataTree::Node* DataTree::Find(std::string_view path) { return nodes_.Find(path); }
+const DataTree::Node* DataTree::Find(std::string_view path) const { return nodes_.Find(path); }
 
 void DataTree::FillStat(const Node& n, zk::Stat* s) const {
   s->czxid = n.czxid;
@@ -189,13 +141,13 @@ void DataTree::FillStat(const Node& n, zk::Stat* s) const {
   // see creates + deletes, i.e. 2 * stored - children (in Java's int
   // arithmetic). Sequential suffixes keep using the stored count.
   s->cversion = static_cast<int32_t>(static_cast<uint32_t>(n.cversion) * 2u -
-                                     static_cast<uint32_t>(n.num_children()));
+                                     n.num_children);
   s->aversion = n.aversion;
   // DataTree.getClientEphemeralOwner: containers and TTL nodes show 0.
   s->ephemeral_owner =
       KindOf(n.ephemeral_owner, options_.extended_types_enabled) == NodeKind::kEphemeral ? n.ephemeral_owner : 0;
   s->data_length = static_cast<int32_t>(n.data.size());
-  s->num_children = static_cast<int32_t>(n.num_children());
+  s->num_children = static_cast<int32_t>(n.num_children);
   s->pzxid = n.pzxid;
 }
 zk::Stat DataTree::StatOf(const Node& n) const {
@@ -204,7 +156,8 @@ zk::Stat DataTree::StatOf(const Node& n) const {
   return s;
 }
 
-void DataTree::IndexNode(const std::string& key, const Node& n) {
+void DataTree::IndexNode(const Node& n) {
+  std::string_view key = n.path();
   switch (KindOf(n.ephemeral_owner, options_.extended_types_enabled)) {
     case NodeKind::kContainer: containers_.insert(key); break;
     case NodeKind::kTtl: ttls_.insert(key); break;
@@ -212,7 +165,8 @@ void DataTree::IndexNode(const std::string& key, const Node& n) {
     case NodeKind::kPersistent: break;
   }
 }
-void DataTree::UnindexNode(const std::string& key, const Node& n) {
+void DataTree::UnindexNode(const Node& n) {
+  std::string_view key = n.path();
   switch (KindOf(n.ephemeral_owner, options_.extended_types_enabled)) {
     case NodeKind::kContainer: containers_.erase(key); break;
     case NodeKind::kTtl: ttls_.erase(key); break;
@@ -236,25 +190,25 @@ void DataTree::Rollback(Staging& st) {
   for (auto u = st.undo.rbegin(); u != st.undo.rend(); ++u) {
     switch (u->kind) {
       case Undo::kCreated: {
-        auto it = nodes_.find(u->path);
-        if (it == nodes_.end()) break;
-        UnindexNode(it->first, it->second);
-        if (Node* parent = Find(ParentOf(it->first))) parent->RemoveChild(BaseName(it->first));
-        nodes_.erase(it);
+        Node* n = Find(u->path);
+        if (n == nullptr) break;
+        UnindexNode(*n);
+        if (Node* parent = Find(ParentOf(n->path()))) parent->RemoveChild(n);
+        nodes_.Extract(n);  // destroyed here
         break;
       }
       case Undo::kDeleted: {
-        auto res = nodes_.insert(std::move(u->node));
-        const std::string& key = res.position->first;
-        IndexNode(key, res.position->second);
-        if (Node* parent = Find(ParentOf(key))) parent->AddChild(BaseName(key));
+        Node* n = nodes_.Insert(std::move(u->node));
+        if (n == nullptr) break;
+        IndexNode(*n);
+        if (Node* parent = Find(ParentOf(n->path()))) parent->AddChild(n);
         break;
       }
       case Undo::kFields: {
         Node* n = Find(u->path);
         if (n == nullptr) break;
-        const NodeFields& f = u->fields;
-        n->data = f.data;
+        NodeFields& f = u->fields;
+        if (f.data_saved) n->data = std::move(f.data);
         n->czxid = f.czxid, n->mzxid = f.mzxid, n->pzxid = f.pzxid;
         n->ctime = f.ctime, n->mtime = f.mtime, n->ephemeral_owner = f.ephemeral_owner;
         n->version = f.version, n->cversion = f.cversion, n->aversion = f.aversion;
@@ -283,8 +237,8 @@ std::vector<WatchEvent> DataTree::Commit(Staging& st) {
 }
 
 static NodeFields SaveFields(const DataTree::Node& n) {
-  return NodeFields{n.data,    n.czxid,    n.mzxid,    n.pzxid,  n.ctime,     n.mtime,
-                    n.ephemeral_owner, n.version, n.cversion, n.aversion, n.acl_id, n.data_null != 0};
+  return NodeFields{n.czxid,   n.mzxid,    n.pzxid,    n.ctime,  n.mtime, n.ephemeral_owner,
+                    n.version, n.cversion, n.aversion, n.acl_id, n.data_null != 0, false, NodeData()};
 }
 
 // ---- write ops ----
@@ -308,9 +262,9 @@ ErrorCode DataTree::DoCreate(int32_t opcode, std::string_view path_in, const zk:
   std::string_view parent_path = ParentOf(path_in);
   AclList acl;
   if (ErrorCode e = FixupAcl(acl_in, auth, &acl); e != ErrorCode::kOk) return e;
-  auto parent_it = nodes_.find(parent_path);
-  if (parent_it == nodes_.end()) return ErrorCode::kNoNode;
-  Node& parent = parent_it->second;
+  Node* parent_node = Find(parent_path);
+  if (parent_node == nullptr) return ErrorCode::kNoNode;
+  Node& parent = *parent_node;
   if (!CheckAcl(acls_.Get(parent.acl_id), zk::perms::kCreate, auth)) return ErrorCode::kNoAuth;
   std::string path(path_in);
   if (zk::IsSequential(mode)) {
@@ -319,7 +273,7 @@ ErrorCode DataTree::DoCreate(int32_t opcode, std::string_view path_in, const zk:
     path += suffix;
   }
   if (!IsValidPath(path)) return ErrorCode::kBadArguments;
-  if (nodes_.find(path) != nodes_.end()) return ErrorCode::kNodeExists;
+  if (Find(path) != nullptr) return ErrorCode::kNodeExists;
   if (KindOf(parent.ephemeral_owner, options_.extended_types_enabled) == NodeKind::kEphemeral) {
     return ErrorCode::kNoChildrenForEphemerals;
   }
@@ -333,57 +287,53 @@ ErrorCode DataTree::DoCreate(int32_t opcode, std::string_view path_in, const zk:
     owner = ctx.session_id;
   }
 
-  st.undo.push_back(Undo{Undo::kFields, std::string(parent_it->first), {}, SaveFields(parent)});
+  st.undo.push_back(Undo{Undo::kFields, std::string(parent.path()), {}, SaveFields(parent)});
   parent.cversion = Inc(parent.cversion);
   parent.pzxid = ctx.zxid;
 
-  Node n;
-  n.data = data.bytes;
-  n.data_null = data.is_null;
-  n.czxid = n.mzxid = n.pzxid = ctx.zxid;
-  n.ctime = n.mtime = ctx.time;
-  n.ephemeral_owner = owner;
+  ZNodePtr fresh = ZNode::New(path);
+  fresh->data.Assign(data.bytes);
+  fresh->data_null = data.is_null;
+  fresh->czxid = fresh->mzxid = fresh->pzxid = ctx.zxid;
+  fresh->ctime = fresh->mtime = ctx.time;
+  fresh->ephemeral_owner = owner;
   uint32_t acl_id = acls_.Acquire(acl);
   st.acquired.push_back(acl_id);
-  n.acl_id = acl_id;
-  auto [it, inserted] = nodes_.emplace(std::move(path), std::move(n));
-  const std::string& key = it->first;
-  parent.AddChild(BaseName(key));
-  IndexNode(key, it->second);
-  st.undo.push_back(Undo{Undo::kCreated, key, {}, {}});
+  fresh->acl_id = acl_id;
+  Node* n = nodes_.Insert(std::move(fresh));  // absent: checked above
+  parent.AddChild(n);
+  IndexNode(*n);
+  st.undo.push_back(Undo{Undo::kCreated, path, {}, {}});
 
-  st.triggers.push_back(PendingTrigger{false, key, EventType::kNodeCreated, acls_.GetRef(acl_id), false});
-  st.triggers.push_back(
-      PendingTrigger{true, std::string(parent_it->first), EventType::kNodeChildrenChanged,
-                     acls_.GetRef(parent.acl_id), false});
+  st.triggers.push_back(PendingTrigger{false, path, EventType::kNodeCreated, acls_.GetRef(acl_id), false});
+  st.triggers.push_back(PendingTrigger{true, std::string(parent.path()), EventType::kNodeChildrenChanged,
+                                       acls_.GetRef(parent.acl_id), false});
   if (rsp != nullptr) {
     if (opcode == static_cast<int32_t>(OpCode::kCreate)) {
-      *rsp = zk::CreateResponse{key};
+      *rsp = zk::CreateResponse{std::move(path)};
     } else {
-      *rsp = zk::Create2Response{key, StatOf(it->second)};
+      *rsp = zk::Create2Response{std::move(path), StatOf(*n)};
     }
   }
   return ErrorCode::kOk;
 }
 
-void DataTree::RemoveNode(NodeMap::iterator it, int64_t zxid, Staging& st) {
-  std::string_view parent_path = ParentOf(it->first);
-  auto parent_it = nodes_.find(parent_path);
-  Node& parent = parent_it->second;
-  st.undo.push_back(Undo{Undo::kFields, std::string(parent_it->first), {}, SaveFields(parent)});
+void DataTree::RemoveNode(Node* n, int64_t zxid, Staging& st) {
+  Node& parent = *Find(ParentOf(n->path()));
+  st.undo.push_back(Undo{Undo::kFields, std::string(parent.path()), {}, SaveFields(parent)});
   // DataTree.deleteNode: pzxid only (never backwards); cversion unchanged.
   if (zxid > parent.pzxid) parent.pzxid = zxid;
-  parent.RemoveChild(BaseName(it->first));
+  parent.RemoveChild(n);
 
-  AclRef node_acl = acls_.GetRef(it->second.acl_id);
-  std::string path = it->first;
-  UnindexNode(it->first, it->second);
-  st.to_release.push_back(it->second.acl_id);
-  st.undo.push_back(Undo{Undo::kDeleted, {}, nodes_.extract(it), {}});
+  AclRef node_acl = acls_.GetRef(n->acl_id);
+  std::string path(n->path());
+  UnindexNode(*n);
+  st.to_release.push_back(n->acl_id);
+  st.undo.push_back(Undo{Undo::kDeleted, {}, nodes_.Extract(n), {}});
 
   st.triggers.push_back(PendingTrigger{false, path, EventType::kNodeDeleted, node_acl, false});
   st.triggers.push_back(PendingTrigger{true, path, EventType::kNodeDeleted, node_acl, true});
-  st.triggers.push_back(PendingTrigger{true, std::string(parent_it->first), EventType::kNodeChildrenChanged,
+  st.triggers.push_back(PendingTrigger{true, std::string(parent.path()), EventType::kNodeChildrenChanged,
                                        acls_.GetRef(parent.acl_id), false});
 }
 
@@ -394,26 +344,26 @@ ErrorCode DataTree::DoDelete(std::string_view path, int32_t version, const TxnCo
   const Node* parent = Find(ParentOf(path));
   if (parent == nullptr) return ErrorCode::kNoNode;
   if (!CheckAcl(acls_.Get(parent->acl_id), zk::perms::kDelete, auth)) return ErrorCode::kNoAuth;
-  auto it = nodes_.find(path);
-  if (it == nodes_.end()) return ErrorCode::kNoNode;
-  if (!VersionMatches(it->second.version, version)) return ErrorCode::kBadVersion;
-  if (it->second.num_children() > 0) return ErrorCode::kNotEmpty;
-  RemoveNode(it, ctx.zxid, st);
+  Node* n = Find(path);
+  if (n == nullptr) return ErrorCode::kNoNode;
+  if (!VersionMatches(n->version, version)) return ErrorCode::kBadVersion;
+  if (n->num_children > 0) return ErrorCode::kNotEmpty;
+  RemoveNode(n, ctx.zxid, st);
   return ErrorCode::kOk;
 }
 
 ErrorCode DataTree::DoDeleteContainer(std::string_view path, const TxnContext& ctx, Staging& st) {
   if (!HasSlashNoNul(path) || IsSpecialPath(path)) return ErrorCode::kBadArguments;
-  auto it = nodes_.find(path);
-  if (it == nodes_.end()) return ErrorCode::kNoNode;
-  if (it->second.num_children() > 0) return ErrorCode::kNotEmpty;
+  Node* n = Find(path);
+  if (n == nullptr) return ErrorCode::kNoNode;
+  if (n->num_children > 0) return ErrorCode::kNotEmpty;
   // ZooKeeper refuses only NORMAL ephemerals (BADVERSION); a persistent
   // node that replaced the container is refused too here, so a late
   // cleanup never deletes user data.
-  NodeKind kind = KindOf(it->second.ephemeral_owner, options_.extended_types_enabled);
+  NodeKind kind = KindOf(n->ephemeral_owner, options_.extended_types_enabled);
   if (kind != NodeKind::kContainer && kind != NodeKind::kTtl) return ErrorCode::kBadVersion;
   if (Find(ParentOf(path)) == nullptr) return ErrorCode::kNoNode;
-  RemoveNode(it, ctx.zxid, st);
+  RemoveNode(n, ctx.zxid, st);
   return ErrorCode::kOk;
 }
 
@@ -421,18 +371,22 @@ ErrorCode DataTree::DoSetData(const zk::SetDataRequest& req, const TxnContext& c
                               zk::ResponseBody* rsp) {
   const AuthContext& auth = ctx.auth ? *ctx.auth : AuthContext::Anonymous();
   if (!IsValidPath(req.path)) return ErrorCode::kBadArguments;
-  auto it = nodes_.find(req.path);
-  if (it == nodes_.end()) return ErrorCode::kNoNode;
-  Node& n = it->second;
+  Node* found = Find(req.path);
+  if (found == nullptr) return ErrorCode::kNoNode;
+  Node& n = *found;
   if (!CheckAcl(acls_.Get(n.acl_id), zk::perms::kWrite, auth)) return ErrorCode::kNoAuth;
   if (!VersionMatches(n.version, req.version)) return ErrorCode::kBadVersion;
-  st.undo.push_back(Undo{Undo::kFields, it->first, {}, SaveFields(n)});
-  n.data = req.data.bytes;
+  // The old data moves into the undo record instead of being copied.
+  NodeFields old = SaveFields(n);
+  old.data_saved = true;
+  old.data = std::move(n.data);
+  st.undo.push_back(Undo{Undo::kFields, req.path, {}, std::move(old)});
+  n.data.Assign(req.data.bytes);
   n.data_null = req.data.is_null;
   n.version = Inc(n.version);
   n.mzxid = ctx.zxid;
   n.mtime = ctx.time;
-  st.triggers.push_back(PendingTrigger{false, it->first, EventType::kNodeDataChanged, acls_.GetRef(n.acl_id), false});
+  st.triggers.push_back(PendingTrigger{false, req.path, EventType::kNodeDataChanged, acls_.GetRef(n.acl_id), false});
   if (rsp != nullptr) *rsp = zk::SetDataResponse{StatOf(n)};
   return ErrorCode::kOk;
 }
@@ -443,12 +397,12 @@ ErrorCode DataTree::DoSetAcl(const zk::SetACLRequest& req, const TxnContext& ctx
   if (!IsValidPath(req.path)) return ErrorCode::kBadArguments;
   AclList acl;
   if (ErrorCode e = FixupAcl(req.acl, auth, &acl); e != ErrorCode::kOk) return e;
-  auto it = nodes_.find(req.path);
-  if (it == nodes_.end()) return ErrorCode::kNoNode;
-  Node& n = it->second;
+  Node* found = Find(req.path);
+  if (found == nullptr) return ErrorCode::kNoNode;
+  Node& n = *found;
   if (!CheckAcl(acls_.Get(n.acl_id), zk::perms::kAdmin, auth)) return ErrorCode::kNoAuth;
   if (!VersionMatches(n.aversion, req.version)) return ErrorCode::kBadVersion;
-  st.undo.push_back(Undo{Undo::kFields, it->first, {}, SaveFields(n)});
+  st.undo.push_back(Undo{Undo::kFields, req.path, {}, SaveFields(n)});
   st.to_release.push_back(n.acl_id);
   uint32_t id = acls_.Acquire(acl);
   st.acquired.push_back(id);
@@ -608,8 +562,7 @@ OpResult DataTree::CloseSession(const TxnContext& ctx) {
     for (std::string_view p : it->second) paths.emplace_back(p);  // sorted
   }
   for (const std::string& p : paths) {
-    auto it = nodes_.find(p);
-    if (it != nodes_.end()) RemoveNode(it, ctx.zxid, st);
+    if (Node* n = Find(p)) RemoveNode(n, ctx.zxid, st);
   }
   r.events = Commit(st);
   // The closing session gets no notifications and keeps no watches.
@@ -667,7 +620,7 @@ std::vector<std::string> DataTree::CleanupCandidates(int64_t now_ms) const {
   std::vector<std::string> out;
   for (std::string_view p : containers_) {
     const Node* n = Find(p);
-    if (n == nullptr || n->num_children() > 0) continue;
+    if (n == nullptr || n->num_children > 0) continue;
     if (n->cversion > 0 ||
         (options_.container_max_never_used_ms != 0 && now_ms - n->mtime > options_.container_max_never_used_ms)) {
       out.emplace_back(p);
@@ -675,7 +628,7 @@ std::vector<std::string> DataTree::CleanupCandidates(int64_t now_ms) const {
   }
   for (std::string_view p : ttls_) {
     const Node* n = Find(p);
-    if (n == nullptr || n->num_children() > 0) continue;
+    if (n == nullptr || n->num_children > 0) continue;
     if (KindOf(n->ephemeral_owner, options_.extended_types_enabled) != NodeKind::kTtl) continue;
     int64_t ttl = TtlOf(n->ephemeral_owner);
     if (ttl != 0 && now_ms - n->mtime > ttl) out.emplace_back(p);
@@ -730,13 +683,14 @@ OpResult DataTree::GetData(const zk::GetDataRequest& req, const AuthContext& aut
 }
 
 namespace {
-std::vector<std::string> ChildNames(const std::set<std::string_view>* c) {
-  std::vector<std::string> out;
-  if (c != nullptr) {
-    out.reserve(c->size());
-    for (std::string_view s : *c) out.emplace_back(s);
-  }
-  return out;
+// Sorted by name, as before the intrusive lists (ZooKeeper's order is its
+// HashSet's, so clients cannot rely on one; sorted is what people read best).
+std::vector<std::string> ChildNames(const ZNode& n) {
+  std::vector<std::string_view> names;
+  names.reserve(n.num_children);
+  for (const ZNode* c = n.first_child; c != nullptr; c = c->next_sibling) names.push_back(c->name());
+  std::sort(names.begin(), names.end());
+  return std::vector<std::string>(names.begin(), names.end());
 }
 }  // namespace
 
@@ -744,7 +698,7 @@ OpResult DataTree::GetChildren(const zk::GetChildrenRequest& req, const AuthCont
   OpResult r;
   if (const Node* n = ReadableNode(req.path, auth, r)) {
     if (req.watch) child_watches_.AddWatch(req.path, session);
-    r.response = zk::GetChildrenResponse{ChildNames(n->children.get())};
+    r.response = zk::GetChildrenResponse{ChildNames(*n)};
   }
   return r;
 }
@@ -753,7 +707,7 @@ OpResult DataTree::GetChildren2(const zk::GetChildren2Request& req, const AuthCo
   OpResult r;
   if (const Node* n = ReadableNode(req.path, auth, r)) {
     if (req.watch) child_watches_.AddWatch(req.path, session);
-    r.response = zk::GetChildren2Response{ChildNames(n->children.get()), StatOf(*n)};
+    r.response = zk::GetChildren2Response{ChildNames(*n), StatOf(*n)};
   }
   return r;
 }
@@ -799,17 +753,13 @@ OpResult DataTree::GetAllChildrenNumber(const zk::GetAllChildrenNumberRequest& r
   if (req.path == "/") {
     count = static_cast<int64_t>(nodes_.size()) - 1;
   } else {
-    std::vector<std::pair<std::string_view, const Node*>> stack{{req.path, n}};
-    std::string buf;
+    std::vector<const Node*> stack{n};
     while (!stack.empty()) {
-      auto [p, node] = stack.back();
+      const Node* node = stack.back();
       stack.pop_back();
-      if (!node->children) continue;
-      for (std::string_view c : *node->children) {
-        ++count;
-        std::string child = JoinPath(p, c);
-        auto it = nodes_.find(child);
-        if (it != nodes_.end()) stack.emplace_back(it->first, &it->second);
+      count += node->num_children;
+      for (const Node* c = node->first_child; c != nullptr; c = c->next_sibling) {
+        if (c->first_child != nullptr) stack.push_back(c);
       }
     }
   }
@@ -982,7 +932,7 @@ uint64_t DataTree::AclDigest(uint32_t acl_id) const {
 uint64_t DataTree::NodeDigest(std::string_view path, const Node& n, uint64_t acl_digest) {
   Hasher h;
   h.Bytes(path);
-  h.Bytes(n.data);
+  h.Bytes(n.data.view());
   h.Int(n.data_null);
   h.Int(n.czxid);
   h.Int(n.mzxid);
@@ -1000,40 +950,46 @@ uint64_t DataTree::NodeDigest(std::string_view path, const Node& n, uint64_t acl
 uint64_t DataTree::Digest() const {
   std::unordered_map<uint32_t, uint64_t> acl_digests;
   uint64_t sum = 0;
-  for (const auto& [path, n] : nodes_) {
+  nodes_.ForEach([&](const Node& n) {
     auto ad = acl_digests.find(n.acl_id);
     if (ad == acl_digests.end()) ad = acl_digests.emplace(n.acl_id, AclDigest(n.acl_id)).first;
-    sum += NodeDigest(path, n, ad->second);
-  }
+    sum += NodeDigest(n.path(), n, ad->second);
+  });
   return sum;
 }
 
 // ---- snapshots ----
 //
 // A stream of records, each a jute int length then the bytes:
-//   header   ustring "dougong-keeper-tree" | int version (1) | long last_zxid
+//   header   ustring "dougong-keeper-tree" | int version (2) | long last_zxid
 //   acls     AclCache::Encode
 //   count    long number of nodes
 //   node*    ustring path | buffer data (null kept) | long czxid, mzxid,
 //            ctime, mtime | int version, cversion, aversion | long
 //            ephemeralOwner, pzxid | int acl id      (parents first)
 //   trailer  ustring "end" | long number of nodes | long Digest()
+// Version 2: the digest hashes 8 bytes a step (base/hash.h); version 1
+// files (FNV digest) are refused.
 
 namespace {
 constexpr std::string_view kSnapMagic = "dougong-keeper-tree";
 constexpr std::string_view kSnapEnd = "end";
-constexpr int32_t kSnapVersion = 1;
+constexpr int32_t kSnapVersion = 2;
 
-void AppendRecord(std::string* out, const std::string& record) {
+// Appends one record: its length, then what `fill` writes.
+template <class F>
+void AppendRecord(std::string* out, F&& fill) {
+  size_t at = out->size();
+  out->append(4, '\0');
   zk::jute::Writer w(out);
-  w.WriteInt(static_cast<int32_t>(record.size()));
-  out->append(record);
+  fill(w);
+  zk::jute::PutInt32(out->data() + at, static_cast<int32_t>(out->size() - at - 4));
 }
 }  // namespace
 
 Status DataTree::Save(const std::function<Status(std::string_view)>& sink, size_t chunk_bytes) const {
   std::string buf;
-  std::string rec;
+  buf.reserve(chunk_bytes + 4096);
   auto flush = [&](bool force) -> Status {
     if (!buf.empty() && (force || buf.size() >= chunk_bytes)) {
       Status s = sink(buf);
@@ -1042,58 +998,48 @@ Status DataTree::Save(const std::function<Status(std::string_view)>& sink, size_
     }
     return Status::Ok();
   };
-  {
-    rec.clear();
-    zk::jute::Writer w(&rec);
+  AppendRecord(&buf, [&](zk::jute::Writer& w) {
     w.WriteBytes(kSnapMagic);
     w.WriteInt(kSnapVersion);
     w.WriteLong(last_zxid_);
-    AppendRecord(&buf, rec);
-    rec.clear();
-    acls_.Encode(&rec);
-    AppendRecord(&buf, rec);
-    rec.clear();
-    zk::jute::Writer c(&rec);
-    c.WriteLong(static_cast<int64_t>(nodes_.size()));
-    AppendRecord(&buf, rec);
-  }
-  // Depth-first from the root, children in name order: parents come first.
-  std::vector<const std::string*> stack{&nodes_.find(std::string_view("/"))->first};
-  std::string child_path;
+  });
+  AppendRecord(&buf, [&](zk::jute::Writer& w) { acls_.Encode(w.out()); });
+  AppendRecord(&buf, [&](zk::jute::Writer& w) { w.WriteLong(static_cast<int64_t>(nodes_.size())); });
+  // Depth-first from the root, so parents come first; the digest is summed
+  // on the way. Children are pushed newest first and so written oldest
+  // first: the loader, adding each at the front, rebuilds the same lists.
+  std::unordered_map<uint32_t, uint64_t> acl_digests;
+  uint64_t digest = 0;
+  std::vector<const Node*> stack{Find("/")};
   while (!stack.empty()) {
-    const std::string& path = *stack.back();
+    const Node& n = *stack.back();
     stack.pop_back();
-    const Node& n = nodes_.find(path)->second;
-    rec.clear();
-    zk::jute::Writer w(&rec);
-    w.WriteBytes(path);
-    if (n.data_null) w.WriteNull();
-    else w.WriteBytes(n.data);
-    w.WriteLong(n.czxid);
-    w.WriteLong(n.mzxid);
-    w.WriteLong(n.ctime);
-    w.WriteLong(n.mtime);
-    w.WriteInt(n.version);
-    w.WriteInt(n.cversion);
-    w.WriteInt(n.aversion);
-    w.WriteLong(n.ephemeral_owner);
-    w.WriteLong(n.pzxid);
-    w.WriteInt(static_cast<int32_t>(n.acl_id));
-    AppendRecord(&buf, rec);
-    if (n.children) {
-      for (auto c = n.children->rbegin(); c != n.children->rend(); ++c) {
-        child_path = JoinPath(path, *c);
-        stack.push_back(&nodes_.find(child_path)->first);
-      }
-    }
+    AppendRecord(&buf, [&](zk::jute::Writer& w) {
+      w.WriteBytes(n.path());
+      if (n.data_null) w.WriteNull();
+      else w.WriteBytes(n.data.view());
+      w.WriteLong(n.czxid);
+      w.WriteLong(n.mzxid);
+      w.WriteLong(n.ctime);
+      w.WriteLong(n.mtime);
+      w.WriteInt(n.version);
+      w.WriteInt(n.cversion);
+      w.WriteInt(n.aversion);
+      w.WriteLong(n.ephemeral_owner);
+      w.WriteLong(n.pzxid);
+      w.WriteInt(static_cast<int32_t>(n.acl_id));
+    });
+    auto ad = acl_digests.find(n.acl_id);
+    if (ad == acl_digests.end()) ad = acl_digests.emplace(n.acl_id, AclDigest(n.acl_id)).first;
+    digest += NodeDigest(n.path(), n, ad->second);
+    for (const Node* c = n.first_child; c != nullptr; c = c->next_sibling) stack.push_back(c);
     if (Status s = flush(false); !s.ok()) return s;
   }
-  rec.clear();
-  zk::jute::Writer w(&rec);
-  w.WriteBytes(kSnapEnd);
-  w.WriteLong(static_cast<int64_t>(nodes_.size()));
-  w.WriteLong(static_cast<int64_t>(Digest()));
-  AppendRecord(&buf, rec);
+  AppendRecord(&buf, [&](zk::jute::Writer& w) {
+    w.WriteBytes(kSnapEnd);
+    w.WriteLong(static_cast<int64_t>(nodes_.size()));
+    w.WriteLong(static_cast<int64_t>(digest));
+  });
   return flush(true);
 }
 
@@ -1101,27 +1047,27 @@ void DataTree::ClearForLoad() {
   ephemerals_.clear();
   containers_.clear();
   ttls_.clear();
-  nodes_.clear();
+  nodes_.Clear();
   acls_ = AclCache();
 }
 
-Status DataTree::InsertLoadedNode(std::string path, Node node, const std::string** inserted_key,
-                                  const Node** inserted_node) {
-  Node* parent = nullptr;  // element pointers survive rehashing
+Status DataTree::InsertLoadedNode(ZNodePtr node, const Node** inserted_node) {
+  std::string_view path = node->path();
+  Node* parent = nullptr;
   if (path != "/") {
-    if (!IsValidPath(path)) return Status(Code::kDataLoss, "snapshot: invalid path " + path);
+    if (!IsValidPath(path)) return Status(Code::kDataLoss, "snapshot: invalid path " + std::string(path));
     parent = Find(ParentOf(path));
-    if (parent == nullptr) return Status(Code::kDataLoss, "snapshot: parent missing for " + path);
+    if (parent == nullptr) return Status(Code::kDataLoss, "snapshot: parent missing for " + std::string(path));
+  } else if (nodes_.size() != 0) {
+    return Status(Code::kDataLoss, "snapshot: root not first");
   }
-  if (path == "/" && !nodes_.empty()) return Status(Code::kDataLoss, "snapshot: root not first");
-  if (!acls_.Has(node.acl_id)) return Status(Code::kDataLoss, "snapshot: unknown ACL id for " + path);
-  acls_.AddRef(node.acl_id);
-  auto [it, inserted] = nodes_.emplace(std::move(path), std::move(node));
-  if (!inserted) return Status(Code::kDataLoss, "snapshot: duplicate node " + it->first);
-  if (parent != nullptr) parent->AddChild(BaseName(it->first));
-  IndexNode(it->first, it->second);
-  *inserted_key = &it->first;
-  *inserted_node = &it->second;
+  if (!acls_.Has(node->acl_id)) return Status(Code::kDataLoss, "snapshot: unknown ACL id for " + std::string(path));
+  Node* n = nodes_.Insert(std::move(node));
+  if (n == nullptr) return Status(Code::kDataLoss, "snapshot: duplicate node " + std::string(path));
+  acls_.AddRef(n->acl_id);
+  if (parent != nullptr) parent->AddChild(n);
+  IndexNode(*n);
+  *inserted_node = n;
   return Status::Ok();
 }
 
@@ -1176,7 +1122,7 @@ Status DataTree::Loader::ParseRecord(std::string_view record) {
       nodes_expected_ = static_cast<uint64_t>(count);
       // One allocation of the bucket array instead of ~20 rehashes of a
       // growing tree (capped: the count is not trusted before the digest).
-      tree_->nodes_.reserve(static_cast<size_t>(std::min<int64_t>(count, int64_t{1} << 26)));
+      tree_->nodes_.Reserve(static_cast<size_t>(std::min<int64_t>(count, int64_t{1} << 26)));
       stage_ = 3;
       return Status::Ok();
     }
@@ -1192,28 +1138,27 @@ Status DataTree::Loader::ParseRecord(std::string_view record) {
         stage_ = 4;
         return Status::Ok();
       }
-      std::string path, data;
+      std::string_view path, data;
       bool path_null = false, data_null = false;
-      Node n;
+      if (!r.ReadBytesView(&path, &path_null).ok() || path_null) return fail("bad node path");
+      if (!r.ReadBytesView(&data, &data_null).ok()) return fail("bad node data");
+      ZNodePtr n = ZNode::New(path);
+      n->data.Assign(data);
+      n->data_null = data_null;
       int32_t acl = 0;
-      if (!r.ReadBytes(&path, &path_null).ok() || path_null) return fail("bad node path");
-      if (!r.ReadBytes(&data, &data_null).ok()) return fail("bad node data");
-      n.data = std::move(data);
-      n.data_null = data_null;
-      bool ok = r.ReadLong(&n.czxid).ok() && r.ReadLong(&n.mzxid).ok() && r.ReadLong(&n.ctime).ok() &&
-                r.ReadLong(&n.mtime).ok() && r.ReadInt(&n.version).ok() && r.ReadInt(&n.cversion).ok() &&
-                r.ReadInt(&n.aversion).ok() && r.ReadLong(&n.ephemeral_owner).ok() && r.ReadLong(&n.pzxid).ok() &&
+      bool ok = r.ReadLong(&n->czxid).ok() && r.ReadLong(&n->mzxid).ok() && r.ReadLong(&n->ctime).ok() &&
+                r.ReadLong(&n->mtime).ok() && r.ReadInt(&n->version).ok() && r.ReadInt(&n->cversion).ok() &&
+                r.ReadInt(&n->aversion).ok() && r.ReadLong(&n->ephemeral_owner).ok() && r.ReadLong(&n->pzxid).ok() &&
                 r.ReadInt(&acl).ok() && r.at_end();
       if (!ok || acl < 0) return fail("bad node record");
-      n.acl_id = static_cast<uint32_t>(acl);
+      n->acl_id = static_cast<uint32_t>(acl);
       if (nodes_seen_ == 0 && path != "/") return fail("root must come first");
       ++nodes_seen_;
       const Node* inserted = nullptr;
-      const std::string* key = nullptr;
-      if (Status st = tree_->InsertLoadedNode(std::move(path), std::move(n), &key, &inserted); !st.ok()) return st;
+      if (Status st = tree_->InsertLoadedNode(std::move(n), &inserted); !st.ok()) return st;
       auto ad = acl_digests_.find(inserted->acl_id);
       if (ad == acl_digests_.end()) ad = acl_digests_.emplace(inserted->acl_id, tree_->AclDigest(inserted->acl_id)).first;
-      digest_ += NodeDigest(*key, *inserted, ad->second);
+      digest_ += NodeDigest(inserted->path(), *inserted, ad->second);
       return Status::Ok();
     }
     default:

@@ -22,6 +22,7 @@
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
 #include "keeper/acl.h"
+#include "keeper/node_index.h"
 #include "keeper/watch_manager.h"
 #include "zk/multi.h"
 #include "zk/protocol.h"
@@ -93,7 +94,7 @@ class DataTree {
  public:
   using Options = DataTreeOptions;
 
-  struct Node;  // opaque; defined in data_tree.cpp
+  using Node = ZNode;
 
   DataTree() : DataTree(Options{}) {}
   explicit DataTree(Options options);
@@ -203,11 +204,6 @@ class DataTree {
   };
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using NodeMap = std::unordered_map<std::string, Node, StringHash, std::equal_to<>>;
   struct Undo;
   struct PendingTrigger {
     bool child_manager;
@@ -234,25 +230,25 @@ class DataTree {
                           zk::ResponseBody* rsp);
   zk::ErrorCode DoSetAcl(const zk::SetACLRequest& req, const TxnContext& ctx, Staging& st, zk::ResponseBody* rsp);
   zk::ErrorCode DoCheck(const zk::CheckVersionRequest& req, const TxnContext& ctx, zk::ResponseBody* rsp);
-  void RemoveNode(NodeMap::iterator it, int64_t zxid, Staging& st);
+  void RemoveNode(Node* n, int64_t zxid, Staging& st);
 
   void Rollback(Staging& st);
   std::vector<WatchEvent> Commit(Staging& st);
   template <class F>
   OpResult ApplyStaged(const TxnContext& ctx, F&& op);
-  void IndexNode(const std::string& key, const Node& n);
-  void UnindexNode(const std::string& key, const Node& n);
-  Status InsertLoadedNode(std::string path, Node node, const std::string** inserted_key, const Node** inserted);
+  void IndexNode(const Node& n);
+  void UnindexNode(const Node& n);
+  Status InsertLoadedNode(ZNodePtr node, const Node** inserted);
   uint64_t AclDigest(uint32_t acl_id) const;
   static uint64_t NodeDigest(std::string_view path, const Node& n, uint64_t acl_digest);
   void ClearForLoad();
 
   Options options_;
-  NodeMap nodes_;
+  NodeIndex nodes_;
   AclCache acls_;
   WatchManager data_watches_;
   WatchManager child_watches_;
-  // Views of the keys of nodes_ (stable: the map is node-based).
+  // Views of the nodes' paths (stable for a node's life).
   std::map<int64_t, std::set<std::string_view>> ephemerals_;
   std::set<std::string_view> containers_;
   std::set<std::string_view> ttls_;

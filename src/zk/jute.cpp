@@ -72,12 +72,19 @@ Status Reader::ReadLength(const char* what, int32_t* out, bool* is_null) {
   return Status::Ok();
 }
 
-Status Reader::ReadBytes(std::string* out, bool* is_null) {
+Status Reader::ReadBytesView(std::string_view* out, bool* is_null) {
   int32_t len = 0;
   if (Status s = ReadLength("length", &len, is_null); !s.ok()) return s;
   if (Status s = Need(static_cast<size_t>(len)); !s.ok()) return s;
-  out->assign(data_.data() + pos_, static_cast<size_t>(len));
+  *out = data_.substr(pos_, static_cast<size_t>(len));
   pos_ += static_cast<size_t>(len);
+  return Status::Ok();
+}
+
+Status Reader::ReadBytes(std::string* out, bool* is_null) {
+  std::string_view v;
+  if (Status s = ReadBytesView(&v, is_null); !s.ok()) return s;
+  out->assign(v);
   return Status::Ok();
 }
 

@@ -63,6 +63,8 @@ class Reader {
   Status ReadBool(bool* out);
   // ustring and buffer: *is_null is set for length -1 (and *out cleared).
   Status ReadBytes(std::string* out, bool* is_null);
+  // The same, as a view into the reader's input (no copy).
+  Status ReadBytesView(std::string_view* out, bool* is_null);
   // A vector count: -1 sets *is_null; otherwise 0 <= count <= max_length and
   // count <= remaining() (every element takes at least one byte), so a
   // count can be trusted to bound a loop.

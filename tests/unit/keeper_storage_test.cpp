@@ -742,6 +742,33 @@ TEST(Snapshot, WrittenInBackgroundWhileLogAppends) {
   EXPECT_EQ(ReadAll(**reader), Chunks(5));
 }
 
+TEST(FileUtil, RemoveFilePacedUnlinksFirstThenFreesStepByStep) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/big";
+  {
+    std::ofstream f(path, std::ios::binary);
+    std::string mib(1 << 20, 'z');
+    for (int i = 0; i < 20; ++i) f << mib;
+  }
+  // 20 MiB at 160 MiB/s: two 8 MiB steps of 50 ms each after the unlink.
+  std::atomic<bool> done{false};
+  auto start = Clock::now();
+  std::thread remover([&] {
+    EXPECT_TRUE(RemoveFilePaced(path, 160 << 20).ok());
+    done = true;
+  });
+  // The name goes first, before the pacing ends.
+  while (fs::exists(path) && !done) std::this_thread::yield();
+  EXPECT_FALSE(fs::exists(path));
+  remover.join();
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(90));
+  // Missing files and pacing 0 (at once) are fine.
+  EXPECT_TRUE(RemoveFilePaced(path, 160 << 20).ok());
+  std::ofstream(path) << "x";
+  EXPECT_TRUE(RemoveFilePaced(path, 0).ok());
+  EXPECT_FALSE(fs::exists(path));
+}
+
 TEST(Retention, KeepsNewestSnapshotsAndTheLogToReplayFromTheOldest) {
   TempDir tmp;
   TxnLogOptions options;

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 namespace dougong::keeper::storage {
 
@@ -156,6 +158,26 @@ Result<std::vector<std::string>> ListDir(const std::string& dir) {
 
 Status RemoveFile(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink", path, errno);
+  return Status::Ok();
+}
+
+Status RemoveFilePaced(const std::string& path, uint64_t bytes_per_sec) {
+  constexpr uint64_t kStep = 8 << 20;
+  if (bytes_per_sec == 0) return RemoveFile(path);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Status::Ok() : ErrnoStatus("open", path, errno);
+  UniqueFd owned(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("fstat", path, errno);
+  if (Status s = RemoveFile(path); !s.ok()) return s;
+  auto size = static_cast<uint64_t>(st.st_size);
+  const auto pause = std::chrono::microseconds(kStep * 1'000'000 / bytes_per_sec);
+  while (size > kStep) {
+    size -= kStep;
+    // Errors only lose the pacing: closing the unlinked file frees the rest.
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) break;
+    std::this_thread::sleep_for(pause);
+  }
   return Status::Ok();
 }
 

@@ -9,7 +9,7 @@
 
 namespace dougong::keeper::storage {
 
-Result<SnapshotPurge> PurgeSnapshots(const std::string& dir, int keep) {
+Result<SnapshotPurge> PurgeSnapshots(const std::string& dir, int keep, uint64_t delete_bytes_per_sec) {
   if (keep < 1) return InvalidArgument("must keep at least one snapshot");
   auto list = ListSnapshots(dir);
   if (!list.ok()) return list.status();
@@ -31,7 +31,7 @@ Result<SnapshotPurge> PurgeSnapshots(const std::string& dir, int keep) {
   if (out.kept.empty()) return out;
   bool removed = false;
   for (size_t i = 0; i < oldest_kept; ++i) {
-    if (Status s = RemoveFile((*list)[i].path); !s.ok()) return s;
+    if (Status s = RemoveFilePaced((*list)[i].path, delete_bytes_per_sec); !s.ok()) return s;
     out.removed.push_back((*list)[i].path);
     removed = true;
   }
@@ -42,16 +42,16 @@ Result<SnapshotPurge> PurgeSnapshots(const std::string& dir, int keep) {
 }
 
 Result<RetentionReport> ApplyRetention(const std::string& snapshot_dir, const std::string& log_dir,
-                                       int keep) {
+                                       int keep, uint64_t delete_bytes_per_sec) {
   RetentionReport report;
-  auto purge = PurgeSnapshots(snapshot_dir, keep);
+  auto purge = PurgeSnapshots(snapshot_dir, keep, delete_bytes_per_sec);
   if (!purge.ok()) return purge.status();
   report.snapshots = std::move(*purge);
   if (report.snapshots.kept.empty()) return report;
   const int64_t zxid = report.snapshots.kept.front().zxid;
   auto before = ListSegments(log_dir);
   if (!before.ok()) return before.status();
-  if (Status s = PurgeLogBefore(log_dir, zxid); !s.ok()) return s;
+  if (Status s = PurgeLogBefore(log_dir, zxid, delete_bytes_per_sec); !s.ok()) return s;
   auto after = ListSegments(log_dir);
   if (!after.ok()) return after.status();
   for (const auto& seg : *before) {

@@ -23,8 +23,9 @@ struct SnapshotPurge {
 // Keeps the newest `keep` (>= 1) snapshots that pass VerifySnapshot and
 // deletes every snapshot older than the oldest of them. Damaged snapshots
 // newer than that stay (the reader skips them). With no valid snapshot
-// nothing is deleted.
-Result<SnapshotPurge> PurgeSnapshots(const std::string& dir, int keep);
+// nothing is deleted. Files go at most `delete_bytes_per_sec` (0: at once;
+// RemoveFilePaced).
+Result<SnapshotPurge> PurgeSnapshots(const std::string& dir, int keep, uint64_t delete_bytes_per_sec = 0);
 
 struct RetentionReport {
   SnapshotPurge snapshots;
@@ -36,6 +37,6 @@ struct RetentionReport {
 // the oldest kept snapshot): the log needed to replay from every kept
 // snapshot stays. May run while a TxnLog appends to log_dir.
 Result<RetentionReport> ApplyRetention(const std::string& snapshot_dir, const std::string& log_dir,
-                                       int keep);
+                                       int keep, uint64_t delete_bytes_per_sec = 0);
 
 }  // namespace dougong::keeper::storage

@@ -13,6 +13,13 @@ namespace dougong::keeper::storage {
 namespace {
 
 constexpr size_t kFlushBytes = 1 << 20;
+// Written bytes are pushed to the disk in windows of this size, and the
+// writer waits for the window before the last: at most two windows are
+// dirty or in flight at any time. Without it the final fsync writes the
+// whole file at once, and the log's fdatasyncs, which share the disk (and
+// on ext4 the journal), waited 100-200 ms behind it (bench/compare_zk.sh,
+// snapshot stall).
+constexpr uint64_t kWritebackWindow = 1 << 20;
 
 std::string UniqueTmpName() {
   static std::atomic<uint64_t> counter{0};
@@ -61,6 +68,23 @@ Status SnapshotWriter::Flush() {
   if (!s.ok()) return s;
   file_offset_ += buf_.size();
   buf_.clear();
+  return WriteBack();
+}
+
+Status SnapshotWriter::WriteBack() {
+  while (file_offset_ - writeback_offset_ >= kWritebackWindow) {
+    // Wait for the previous window, then start this one. (Only a hint to
+    // the kernel: EINVAL/ENOSYS on odd file systems just skip it, and
+    // Finish's fsync stays the durability point.)
+    if (writeback_offset_ >= kWritebackWindow) {
+      (void)::sync_file_range(fd_.get(), static_cast<off_t>(writeback_offset_ - kWritebackWindow),
+                              static_cast<off_t>(kWritebackWindow),
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+    (void)::sync_file_range(fd_.get(), static_cast<off_t>(writeback_offset_), static_cast<off_t>(kWritebackWindow),
+                            SYNC_FILE_RANGE_WRITE);
+    writeback_offset_ += kWritebackWindow;
+  }
   return Status::Ok();
 }
 
@@ -81,7 +105,7 @@ Status SnapshotWriter::Append(std::string_view chunk) {
         !s.ok())
       return failed_ = s;
     file_offset_ += chunk.size();
-    return Status::Ok();
+    return WriteBack();
   }
   buf_.append(chunk);
   if (buf_.size() >= kFlushBytes) {

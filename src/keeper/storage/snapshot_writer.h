@@ -45,12 +45,14 @@ class SnapshotWriter {
  private:
   SnapshotWriter(std::string dir, std::string tmp_path, UniqueFd fd);
   Status Flush();
+  Status WriteBack();
 
   const std::string dir_;
   const std::string tmp_path_;
   UniqueFd fd_;
   std::string buf_;
   uint64_t file_offset_ = 0;  // where buf_ goes
+  uint64_t writeback_offset_ = 0;  // writeback started for [0, this)
   uint64_t body_size_ = 0;
   uint32_t body_crc_ = 0;
   bool done_ = false;

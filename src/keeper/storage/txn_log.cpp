@@ -27,14 +27,14 @@ Result<std::vector<SegmentInfo>> ListSegments(const std::string& dir) {
   return segs;
 }
 
-Status PurgeLogBefore(const std::string& dir, int64_t zxid) {
+Status PurgeLogBefore(const std::string& dir, int64_t zxid, uint64_t delete_bytes_per_sec) {
   auto segs = ListSegments(dir);
   if (!segs.ok()) return segs.status();
   bool removed = false;
   for (size_t i = 0; i + 1 < segs->size(); ++i) {
     // Records of segment i are all < the next segment's first zxid.
     if ((*segs)[i + 1].first_zxid - 1 > zxid) break;
-    if (Status s = RemoveFile((*segs)[i].path); !s.ok()) return s;
+    if (Status s = RemoveFilePaced((*segs)[i].path, delete_bytes_per_sec); !s.ok()) return s;
     removed = true;
   }
   return removed ? FsyncDir(dir) : Status::Ok();

@@ -87,7 +87,8 @@ Result<std::vector<SegmentInfo>> ListSegments(const std::string& dir);
 // goes only when the next one starts at or below zxid + 1, so the segment
 // holding zxid + 1 and everything after it stay, and the last segment always
 // stays. Safe while a TxnLog appends to `dir` (it only writes the last one).
-Status PurgeLogBefore(const std::string& dir, int64_t zxid);
+// Segments go at most `delete_bytes_per_sec` (0: at once; RemoveFilePaced).
+Status PurgeLogBefore(const std::string& dir, int64_t zxid, uint64_t delete_bytes_per_sec = 0);
 
 class TxnLog {
  public:
