@@ -39,6 +39,7 @@ Result<KeeperOptions> ParseKeeperConfig(const std::string& yaml, const std::stri
       {"container_max_never_used_ms", Set(&o.container_max_never_used_ms)},
       {"snap_count", Set(&o.snap_count)},
       {"snap_retain_count", Set(&o.snap_retain_count)},
+      {"snapshot_write_mb_per_sec", Set(&o.snapshot_write_mb_per_sec)},
       {"io_threads", Set(&o.io_threads)},
   };
   try {
@@ -67,6 +68,9 @@ Result<KeeperOptions> ParseKeeperConfig(const std::string& yaml, const std::stri
   }
   if (o.tick_ms <= 0) return Status(Code::kInvalidArgument, origin + ": tick_ms must be > 0");
   if (o.max_buffer <= 0) return Status(Code::kInvalidArgument, origin + ": max_buffer must be > 0");
+  if (o.snapshot_write_mb_per_sec < 0) {
+    return Status(Code::kInvalidArgument, origin + ": snapshot_write_mb_per_sec must be >= 0 (0 = unpaced)");
+  }
   return o;
 }
 

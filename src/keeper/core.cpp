@@ -816,6 +816,7 @@ void Core::StartSnapshot() {
     };
     Result<std::unique_ptr<storage::SnapshotWriter>> writer = storage::SnapshotWriter::Create(options_.data_dir);
     if (!writer.ok()) fail(writer.status().ToString());
+    (*writer)->SetRateLimit(static_cast<uint64_t>(std::max(0, options_.snapshot_write_mb_per_sec)) << 20);
     Status s = sm_->Save([&](std::string_view chunk) { return (*writer)->Append(chunk); });
     if (!s.ok()) fail(s.ToString());
     Result<storage::SnapshotInfo> info = (*writer)->Finish(zxid);

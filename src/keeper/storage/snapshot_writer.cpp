@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <thread>
 #include <cstdio>
 
 #include "keeper/storage/crc32c.h"
@@ -84,6 +85,10 @@ Status SnapshotWriter::WriteBack() {
     (void)::sync_file_range(fd_.get(), static_cast<off_t>(writeback_offset_), static_cast<off_t>(kWritebackWindow),
                             SYNC_FILE_RANGE_WRITE);
     writeback_offset_ += kWritebackWindow;
+    if (rate_limit_ > 0) {
+      auto due = started_ + std::chrono::microseconds(writeback_offset_ * 1'000'000 / rate_limit_);
+      std::this_thread::sleep_until(due);
+    }
   }
   return Status::Ok();
 }

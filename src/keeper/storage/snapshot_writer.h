@@ -9,6 +9,7 @@
 // SnapshotReader opened meanwhile leaves it alone.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +39,9 @@ class SnapshotWriter {
   Result<SnapshotInfo> Finish(int64_t last_zxid);
   // Deletes the .tmp file; later calls fail.
   void Abandon();
+  // Writes at most `bytes_per_sec` on average (0, the default: no limit) by
+  // sleeping between writeback windows: the log's fdatasyncs share the disk.
+  void SetRateLimit(uint64_t bytes_per_sec) { rate_limit_ = bytes_per_sec; }
 
   const std::string& tmp_path() const { return tmp_path_; }
   uint64_t body_bytes() const { return body_size_; }
@@ -53,6 +57,8 @@ class SnapshotWriter {
   std::string buf_;
   uint64_t file_offset_ = 0;  // where buf_ goes
   uint64_t writeback_offset_ = 0;  // writeback started for [0, this)
+  uint64_t rate_limit_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   uint64_t body_size_ = 0;
   uint32_t body_crc_ = 0;
   bool done_ = false;
