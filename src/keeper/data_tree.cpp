@@ -1,7 +1,11 @@
 #include "keeper/data_tree.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "base/hash.h"
 #include "keeper/path.h"
@@ -1051,28 +1055,122 @@ void DataTree::ClearForLoad() {
   acls_ = AclCache();
 }
 
-Status DataTree::InsertLoadedNode(ZNodePtr node, const Node** inserted_node) {
+// The loader's second thread: batches of nodes in, path index and digest out.
+struct DataTree::Loader::Indexer {
+  struct Item {
+    ZNode* node;
+    uint64_t acl_digest;
+  };
+  static constexpr size_t kBatch = 4096;
+
+  explicit Indexer(NodeIndex* index) : index_(index), thread_([this] { Run(); }) {}
+  ~Indexer() {
+    (void)Finish();
+    ZNodeDeleter del;
+    for (ZNode* n : refused_) del(n);
+  }
+
+  // `node` is owned by the indexer from here on.
+  void Add(ZNode* node, uint64_t acl_digest) {
+    batch_.push_back(Item{node, acl_digest});
+    if (batch_.size() >= kBatch) Hand();
+  }
+
+  // Waits for every node to be indexed: the first duplicate path, if any.
+  Status Finish() {
+    if (thread_.joinable()) {
+      Hand();
+      {
+        std::lock_guard lk(mu_);
+        done_ = true;
+      }
+      cv_.notify_one();
+      thread_.join();
+    }
+    return error_;
+  }
+  uint64_t digest() const { return digest_; }
+
+ private:
+  void Hand() {
+    if (batch_.empty()) return;
+    {
+      std::lock_guard lk(mu_);
+      queue_.push_back(std::move(batch_));
+    }
+    cv_.notify_one();
+    batch_ = {};
+    batch_.reserve(kBatch);
+  }
+  void Run() {
+    std::vector<Item> items;
+    while (true) {
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        items = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      for (const Item& it : items) {
+        ZNodePtr owned(it.node);
+        if (index_->Insert(std::move(owned)) == nullptr) {
+          // The parser may still hold it as an ancestor: freed at the end.
+          if (error_.ok()) error_ = Status(Code::kDataLoss, "snapshot: duplicate node " + std::string(it.node->path()));
+          refused_.push_back(owned.release());
+          continue;
+        }
+        digest_ += NodeDigest(it.node->path(), *it.node, it.acl_digest);
+      }
+    }
+  }
+
+  NodeIndex* index_;
+  std::vector<Item> batch_;  // the parser's
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<Item>> queue_;
+  bool done_ = false;
+  // The indexer thread's, read after the join:
+  Status error_;
+  uint64_t digest_ = 0;
+  std::vector<ZNode*> refused_;
+  std::thread thread_;  // last: starts once the rest is built
+};
+
+Status DataTree::Loader::AddNode(ZNodePtr node) {
+  DataTree& t = *tree_;
   std::string_view path = node->path();
   Node* parent = nullptr;
   if (path != "/") {
     if (!IsValidPath(path)) return Status(Code::kDataLoss, "snapshot: invalid path " + std::string(path));
-    parent = Find(ParentOf(path));
-    if (parent == nullptr) return Status(Code::kDataLoss, "snapshot: parent missing for " + std::string(path));
-  } else if (nodes_.size() != 0) {
+    std::string_view parent_path = ParentOf(path);
+    while (!ancestors_.empty() && ancestors_.back()->path() != parent_path) ancestors_.pop_back();
+    if (ancestors_.empty()) {
+      return Status(Code::kDataLoss, "snapshot: parent missing (or out of order) for " + std::string(path));
+    }
+    parent = ancestors_.back();
+  } else if (indexer_ != nullptr) {
     return Status(Code::kDataLoss, "snapshot: root not first");
   }
-  if (!acls_.Has(node->acl_id)) return Status(Code::kDataLoss, "snapshot: unknown ACL id for " + std::string(path));
-  Node* n = nodes_.Insert(std::move(node));
-  if (n == nullptr) return Status(Code::kDataLoss, "snapshot: duplicate node " + std::string(path));
-  acls_.AddRef(n->acl_id);
+  if (!t.acls_.Has(node->acl_id)) return Status(Code::kDataLoss, "snapshot: unknown ACL id for " + std::string(path));
+  t.acls_.AddRef(node->acl_id);
+  auto ad = acl_digests_.find(node->acl_id);
+  if (ad == acl_digests_.end()) ad = acl_digests_.emplace(uint32_t{node->acl_id}, t.AclDigest(node->acl_id)).first;
+  Node* n = node.release();
   if (parent != nullptr) parent->AddChild(n);
-  IndexNode(*n);
-  *inserted_node = n;
+  t.IndexNode(*n);
+  ancestors_.push_back(n);
+  if (indexer_ == nullptr) indexer_ = std::make_unique<Indexer>(&t.nodes_);
+  indexer_->Add(n, ad->second);
   return Status::Ok();
 }
 
 DataTree::Loader::Loader(Options options) : tree_(std::make_unique<DataTree>(options)) { tree_->ClearForLoad(); }
-DataTree::Loader::~Loader() = default;
+DataTree::Loader::~Loader() {
+  // The indexer goes first: the tree's index may still be in its hands.
+  indexer_.reset();
+}
 
 Status DataTree::Loader::Feed(std::string_view bytes) {
   if (!error_.ok()) return error_;
@@ -1154,12 +1252,7 @@ Status DataTree::Loader::ParseRecord(std::string_view record) {
       n->acl_id = static_cast<uint32_t>(acl);
       if (nodes_seen_ == 0 && path != "/") return fail("root must come first");
       ++nodes_seen_;
-      const Node* inserted = nullptr;
-      if (Status st = tree_->InsertLoadedNode(std::move(n), &inserted); !st.ok()) return st;
-      auto ad = acl_digests_.find(inserted->acl_id);
-      if (ad == acl_digests_.end()) ad = acl_digests_.emplace(inserted->acl_id, tree_->AclDigest(inserted->acl_id)).first;
-      digest_ += NodeDigest(inserted->path(), *inserted, ad->second);
-      return Status::Ok();
+      return AddNode(std::move(n));
     }
     default:
       return fail("data after trailer");
@@ -1169,8 +1262,11 @@ Status DataTree::Loader::ParseRecord(std::string_view record) {
 Result<std::unique_ptr<DataTree>> DataTree::Loader::Finish() {
   if (!error_.ok()) return error_;
   if (stage_ != 4 || !pending_.empty()) return Status(Code::kDataLoss, "snapshot: incomplete stream");
+  if (indexer_ == nullptr) return Status(Code::kDataLoss, "snapshot: no root");
+  if (Status s = indexer_->Finish(); !s.ok()) return s;
+  if (indexer_->digest() != digest_expected_) return Status(Code::kDataLoss, "snapshot: digest mismatch");
   tree_->acls_.PurgeUnused();
-  if (digest_ != digest_expected_) return Status(Code::kDataLoss, "snapshot: digest mismatch");
+  indexer_.reset();
   return std::move(tree_);
 }
 

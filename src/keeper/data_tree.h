@@ -181,6 +181,10 @@ class DataTree {
   Status Save(const std::function<Status(std::string_view chunk)>& sink, size_t chunk_bytes = 1 << 20) const;
 
   // Rebuilds a tree from the chunks of Save, fed in order, split anywhere.
+  // Two threads share the work: the caller's parses the records, allocates
+  // the nodes and links each to its parent (found on the stack of the walk's
+  // ancestors, since Save writes parents first, depth first); an indexer
+  // thread adds them to the path index and sums the digest.
   class Loader {
    public:
     explicit Loader(Options options = Options{});
@@ -190,15 +194,18 @@ class DataTree {
     Result<std::unique_ptr<DataTree>> Finish();
 
    private:
+    struct Indexer;
     Status ParseRecords();
     Status ParseRecord(std::string_view record);
+    Status AddNode(ZNodePtr node);
     std::unique_ptr<DataTree> tree_;
+    std::unique_ptr<Indexer> indexer_;  // from the first node on
+    std::vector<Node*> ancestors_;      // the walk's current path, root first
     std::string pending_;
     int stage_ = 0;  // 0 header, 1 acl cache, 2 nodes, 3 trailer seen
     uint64_t nodes_expected_ = 0;
     uint64_t nodes_seen_ = 0;
     uint64_t digest_expected_ = 0;
-    uint64_t digest_ = 0;  // summed as nodes are inserted
     std::unordered_map<uint32_t, uint64_t> acl_digests_;
     Status error_;
   };
@@ -238,7 +245,6 @@ class DataTree {
   OpResult ApplyStaged(const TxnContext& ctx, F&& op);
   void IndexNode(const Node& n);
   void UnindexNode(const Node& n);
-  Status InsertLoadedNode(ZNodePtr node, const Node** inserted);
   uint64_t AclDigest(uint32_t acl_id) const;
   static uint64_t NodeDigest(std::string_view path, const Node& n, uint64_t acl_digest);
   void ClearForLoad();

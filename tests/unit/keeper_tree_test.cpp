@@ -643,6 +643,47 @@ TEST_F(TreeTest, SnapshotRoundTripKeepsDigest) {
   }
 }
 
+// The loader finds parents on the walk's ancestor stack and indexes on a
+// second thread: a duplicate path and a parent that is not an ancestor are
+// refused by name, and a loaded tree keeps its child lists.
+TEST_F(TreeTest, SnapshotLoaderRefusesDuplicatesAndOrphans) {
+  ASSERT_TRUE(Create("/aa", "1").ok());
+  ASSERT_TRUE(Create("/bb", "2").ok());
+  ASSERT_TRUE(Create("/cc", "3").ok());
+  ASSERT_TRUE(Create("/cc/dd", "4").ok());
+  std::string all;
+  ASSERT_TRUE(tree.Save([&](std::string_view c) { all.append(c); return Status::Ok(); }).ok());
+  auto load = [&](const std::string& bytes) {
+    DataTree::Loader l(tree.options());
+    Status fed = l.Feed(bytes);
+    if (!fed.ok()) return fed;
+    auto t = l.Finish();
+    return t.ok() ? Status::Ok() : t.status();
+  };
+  ASSERT_TRUE(load(all).ok());
+  auto replaced = [&](std::string_view from, std::string_view to) {
+    std::string b = all;
+    size_t at = b.find(from);
+    EXPECT_NE(at, std::string::npos);
+    b.replace(at, from.size(), to);
+    return b;
+  };
+  Status dup = load(replaced("/bb", "/aa"));
+  EXPECT_EQ(dup.code(), Code::kDataLoss);
+  EXPECT_NE(dup.message().find("/aa"), std::string::npos) << dup.message();
+  Status orphan = load(replaced("/cc/dd", "/qq/dd"));
+  EXPECT_EQ(orphan.code(), Code::kDataLoss);
+  EXPECT_NE(orphan.message().find("parent missing"), std::string::npos) << orphan.message();
+
+  DataTree::Loader l(tree.options());
+  ASSERT_TRUE(l.Feed(all).ok());
+  auto loaded = l.Finish();
+  ASSERT_TRUE(loaded.ok());
+  auto kids = (*loaded)->GetChildren(zk::GetChildrenRequest{"/", false}, AuthContext::Anonymous(), 1);
+  EXPECT_EQ(std::get<zk::GetChildrenResponse>(kids.response).children,
+            (std::vector<std::string>{"aa", "bb", "cc", "zookeeper"}));
+}
+
 TEST(KeeperDeterminism, SameOpsSameDigest) {
   DataTree::Options o;
   o.extended_types_enabled = true;
