@@ -305,8 +305,8 @@ TEST_F(ZkClientTest, BlockingForms) {
   ASSERT_FALSE(who->empty());
   EXPECT_EQ((*who)[0].auth_scheme, "ip");
 
-  auto reads = client_->MultiRead({ZkOp{ZkOp::Type::kGetData, root_ + "/a"}, ZkOp{ZkOp::Type::kGetChildren, root_},
-                                   ZkOp{ZkOp::Type::kGetData, root_ + "/missing"}});
+  auto reads = client_->MultiRead({ZkOp::GetData(root_ + "/a"), ZkOp::GetChildren(root_),
+                                   ZkOp::GetData(root_ + "/missing")});
   ASSERT_TRUE(reads.ok()) << reads.status().ToString();
   ASSERT_EQ(reads->size(), 3u);
   EXPECT_EQ((*reads)[0].data, "world");
@@ -360,7 +360,7 @@ TEST_F(ZkClientTest, CallbackForms) {
   EXPECT_EQ((*mr)[1].path, root_ + "/b");
 
   Promised<std::vector<ZkOpResult>> mrd;
-  client_->AsyncMultiRead({ZkOp{ZkOp::Type::kGetData, root_ + "/b"}}, mrd.cb());
+  client_->AsyncMultiRead({ZkOp::GetData(root_ + "/b")}, mrd.cb());
   EXPECT_EQ(mrd.get()->at(0).data, "x");
 
   Promised<std::vector<std::string>> ep;
@@ -427,7 +427,7 @@ boost::asio::awaitable<void> AllOpsAsCoroutines(ZkClient* c, std::string root, C
   txn.Create(root + "/b", "").Check(root + "/a", 1);
   auto m = co_await c->CoMulti(txn);
   st->Check(m.ok(), "multi");
-  std::vector<ZkOp> reads{ZkOp{ZkOp::Type::kGetChildren, root}};
+  std::vector<ZkOp> reads{ZkOp::GetChildren(root)};
   auto mr = co_await c->CoMultiRead(reads);
   st->Check(mr.ok() && mr->at(0).children.size() == 2, "multiRead");
   auto ep = co_await c->CoGetEphemerals(root);

@@ -105,6 +105,18 @@ struct ZkOp {
   std::string data;
   int32_t version = -1;
   ZkCreateOptions create;
+
+  // The reads of a multiRead (writes are built with ZkTransaction).
+  static ZkOp GetData(std::string path) { return Read(Type::kGetData, std::move(path)); }
+  static ZkOp GetChildren(std::string path) { return Read(Type::kGetChildren, std::move(path)); }
+
+ private:
+  static ZkOp Read(Type type, std::string path) {
+    ZkOp op;
+    op.type = type;
+    op.path = std::move(path);
+    return op;
+  }
 };
 
 // Builds the operations of a multi: all succeed or none is applied.
