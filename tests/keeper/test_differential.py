@@ -80,7 +80,13 @@ class Recorder:
         for k in _ZXID_FIELDS:
             out[k] = Zxid(d[k])
         out["ephemeralOwner"] = Owner(d["ephemeralOwner"])
-        out["ctime==mtime"] = d["ctime"] == d["mtime"]
+        # Times have millisecond resolution: a set within the create's
+        # millisecond keeps mtime == ctime. Compared: never modified ->
+        # equal; modified -> not earlier.
+        if d["mzxid"] == d["czxid"]:
+            out["mtime"] = "==ctime" if d["mtime"] == d["ctime"] else "!=ctime"
+        else:
+            out["mtime"] = ">=ctime" if d["mtime"] >= d["ctime"] else "<ctime"
         return out
 
     def value(self, v):

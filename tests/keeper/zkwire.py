@@ -227,7 +227,13 @@ class RawClient:
 
     # -- raw I/O
     def send(self, data):
-        self.sock.sendall(data)
+        # A server may close as soon as it reads an oversized length (as
+        # ZooKeeper does): a client still writing the body sees EPIPE or a
+        # reset, which is the same outcome as the EOF a reader would see.
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise Closed(str(e))
 
     def recv_frame(self, timeout=None):
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
