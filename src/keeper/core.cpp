@@ -45,14 +45,6 @@ constexpr int kTickIntervalMs = 100;
 // Old snapshots and log segments are deleted at this pace (RemoveFilePaced).
 constexpr uint64_t kPurgeBytesPerSec = 64 << 20;
 
-// The calling thread's I/O goes after the serving threads': best effort,
-// lowest level (not idle: under a steady write load an idle-class writer
-// may never get the disk, and the snapshot never ends). Errors are ignored:
-// it only runs slower.
-void SetLowestIoPriority() {
-  constexpr int kIoprioClassBestEffort = 2, kIoprioClassShift = 13, kIoprioWhoProcess = 1, kLowest = 7;
-  (void)!syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, (kIoprioClassBestEffort << kIoprioClassShift) | kLowest);
-}
 
 }  // namespace
 
@@ -126,7 +118,7 @@ Status Core::Recover() {
   }
 
   storage::TxnLogOptions log_options;
-  log_options.preallocate_bytes = 16ull << 20;
+  log_options.prefill_bytes = 16ull << 20;
   Result<std::unique_ptr<storage::TxnLog>> log = storage::TxnLog::Open(options_.data_dir, log_options);
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
@@ -723,7 +715,9 @@ void Core::Reply(ZkConnection& c, int32_t xid, int64_t zxid, ErrorCode err, cons
 
 void Core::CountLatency(ZkConnection& c, int64_t received_ns) {
   if (received_ns == 0) return;
-  int64_t ms = (SteadyNs() - received_ns) / 1000000;
+  const int64_t ns = SteadyNs() - received_ns;
+  request_latency_.Record(static_cast<uint64_t>(ns / 1000));
+  int64_t ms = ns / 1000000;
   auto& cs = c.core;
   cs.last_latency_ms = ms;
   cs.last_response_ms = NowMs();
@@ -807,8 +801,7 @@ void Core::StartSnapshot() {
     // The serving process keeps the CPU and the disk first: on a small
     // machine the snapshot otherwise competes with request handling and
     // with the log's fsyncs. (Errors are ignored: it only runs slower.)
-    (void)!setpriority(PRIO_PROCESS, 0, 19);
-    SetLowestIoPriority();
+    storage::YieldToServing();
     auto fail = [](const std::string& what) {
       std::string line = "keeper snapshot child: " + what + "\n";
       (void)!write(2, line.data(), line.size());
@@ -833,8 +826,7 @@ void Core::StartSnapshot() {
   snapshot_waiter_ = std::thread([this, pid, zxid, started] {
     // This thread verifies snapshots and deletes old files: it yields the
     // CPU and the disk to serving, as the snapshot child does.
-    (void)!setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
-    SetLowestIoPriority();
+    storage::YieldToServing();
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -21,6 +21,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "base/latency_recorder.h"
 #include "dougong/keeper/server.h"
 #include "keeper/connection.h"
 #include "keeper/state_machine.h"
@@ -141,6 +142,7 @@ class Core {
   std::atomic<int> snapshot_pid_{0};  // the child writing a snapshot, 0 when none
   std::thread snapshot_waiter_;
   ServerStats stats_;
+  LatencyRecorder request_latency_;  // receipt to reply queued, microseconds
 
   std::mutex ip_mu_;
   std::unordered_map<std::string, int> per_ip_;

@@ -188,6 +188,12 @@ std::string Core::MetricsText() {
     auto metric = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
       s += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
     };
+    auto summary = [&](std::string_view name, std::string_view help, const LatencyRecorder::Snapshot& snap) {
+      s += fmt::format("# HELP {} {}\n# TYPE {} summary\n", name, help, name);
+      for (double q : {0.5, 0.9, 0.99, 0.999})
+        s += fmt::format("{}{{quantile=\"{}\"}} {}\n", name, q, snap.count ? snap.Quantile(q) : 0);
+      s += fmt::format("{}_sum {}\n{}_count {}\n", name, snap.sum_us, name, snap.count);
+    };
     metric("keeper_znodes", "gauge", "Znodes in the data tree.", tree.node_count());
     metric("keeper_ephemerals", "gauge", "Ephemeral znodes.", tree.ephemeral_count());
     metric("keeper_watches", "gauge", "Registered (session, path) watches.",
@@ -204,10 +210,17 @@ std::string Core::MetricsText() {
     metric("keeper_log_fsyncs_total", "counter", "fdatasync calls of the log.", ls.fdatasyncs);
     metric("keeper_log_batches_total", "counter", "Group commits of the log.", ls.batches);
     metric("keeper_log_bytes_written_total", "counter", "Bytes written to the log.", ls.bytes_written);
+    metric("keeper_log_prefill_bytes_total", "counter", "Zeros written ahead of the log's writes.",
+           ls.prefill_bytes);
     metric("keeper_snapshots_total", "counter", "Snapshots written.", stats_.snapshots_taken);
     metric("keeper_snapshot_failures_total", "counter", "Snapshots that failed.", stats_.snapshots_failed);
     metric("keeper_last_snapshot_seconds", "gauge", "Duration of the last snapshot.",
            static_cast<double>(stats_.last_snapshot_ms) / 1000.0);
+    summary("keeper_request_latency_microseconds",
+            "Request latency from receipt to the reply being queued (cumulative since start).",
+            request_latency_.Take());
+    summary("keeper_log_fsync_microseconds", "Time of each fdatasync of the transaction log.",
+            log_->fsync_latency());
     metric("keeper_latency_max_milliseconds", "gauge", "Largest request latency seen.", stats_.max_latency_ms);
     metric("keeper_latency_avg_milliseconds", "gauge", "Average request latency.",
            stats_.latency_count ? static_cast<double>(stats_.total_latency_ms) / stats_.latency_count : 0.0);

@@ -350,7 +350,7 @@ std::vector<uint64_t> WriteLog(const std::string& dir, const std::vector<size_t>
 }
 
 // Cut the last record at every byte (with and without a zero-filled tail as
-// preallocation leaves it, and with a flipped byte in an otherwise complete
+// the zero fill leaves it, and with a flipped byte in an otherwise complete
 // final record): recovery truncates cleanly and appends continue.
 TEST(TxnLog, TornTailAtEveryOffsetTruncatesCleanly) {
   TempDir base;
@@ -371,7 +371,7 @@ TEST(TxnLog, TornTailAtEveryOffsetTruncatesCleanly) {
         damaged[cut] ^= 0x20;
       } else {
         damaged = original.substr(0, cut);
-        if (variant == 1) damaged.append(4096, '\0');  // preallocated zero fill
+        if (variant == 1) damaged.append(4096, '\0');  // zero fill ahead of the writes
       }
       TempDir tmp;
       const std::string path = tmp.path() + "/log." + Hex16(1);
@@ -548,14 +548,16 @@ TEST(TxnLog, CorruptionRefusesWithFileAndOffsetAndRepairTruncates) {
   }
 }
 
-TEST(TxnLog, PreallocatedSegmentsEndInZerosAndReplayCleanly) {
+TEST(TxnLog, PrefilledSegmentsEndInZerosAndReplayCleanly) {
   TempDir tmp;
   TxnLogOptions options;
   options.segment_bytes = 64 << 10;
-  options.preallocate_bytes = 16 << 10;
+  options.prefill_bytes = 16 << 10;
   auto log = OpenLog(tmp.path(), options);
   for (int64_t z = 1; z <= 300; ++z) log->Append(z, Payload(z, 300), [](Status s) { EXPECT_TRUE(s.ok()); });
   ASSERT_TRUE(log->Sync().ok());
+  log->WaitForPrefill();
+  EXPECT_GT(log->stats().prefill_bytes, 0u);
   // While the log is open the last segment carries a zero tail.
   auto paths = SegmentPaths(tmp.path());
   ASSERT_GE(paths.size(), 2u);
@@ -832,14 +834,14 @@ TEST(TxnLog, KillNineLosesNoAcknowledgedRecord) {
   for (int iter = 0; iter < 20; ++iter) {
     TempDir tmp;
     const uint64_t segment_bytes = iter % 3 == 0 ? (64 << 10) : (64ull << 20);
-    const uint64_t prealloc = iter % 2 == 0 ? (32 << 10) : 0;
+    const uint64_t prefill = iter % 2 == 0 ? (32 << 10) : 0;
     const int kill_after = 50 + static_cast<int>(rng() % 1951);
     int pipefd[2];
     ASSERT_EQ(::pipe2(pipefd, O_CLOEXEC), 0);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-    std::string seg = std::to_string(segment_bytes), pre = std::to_string(prealloc);
+    std::string seg = std::to_string(segment_bytes), pre = std::to_string(prefill);
     std::string child_path = DOUGONG_TXN_LOG_CRASH_CHILD;
     std::vector<char*> argv = {child_path.data(), const_cast<char*>(tmp.path().c_str()), seg.data(),
                                pre.data(), nullptr};

@@ -3,7 +3,7 @@
 // only after its durable callback fired. The test SIGKILLs it at a random
 // moment and checks that every acknowledged zxid survived.
 //
-//   txn_log_crash_child DIR SEGMENT_BYTES PREALLOCATE_BYTES
+//   txn_log_crash_child DIR SEGMENT_BYTES PREFILL_BYTES
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -27,13 +27,13 @@ std::string CrashPayload(int64_t zxid) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: %s DIR SEGMENT_BYTES PREALLOCATE_BYTES\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DIR SEGMENT_BYTES PREFILL_BYTES\n", argv[0]);
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
   TxnLogOptions options;
   options.segment_bytes = std::strtoull(argv[2], nullptr, 10);
-  options.preallocate_bytes = std::strtoull(argv[3], nullptr, 10);
+  options.prefill_bytes = std::strtoull(argv[3], nullptr, 10);
   options.max_unsynced_bytes = 1 << 20;
   auto log = TxnLog::Open(argv[1], options);
   if (!log.ok()) {

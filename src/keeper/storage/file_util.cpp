@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,6 +119,12 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   if (!n.ok()) return n.status();
   data.resize(*n);
   return data;
+}
+
+void YieldToServing() {
+  (void)!setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+  constexpr int kIoprioClassBestEffort = 2, kIoprioClassShift = 13, kIoprioWhoProcess = 1, kLowest = 7;
+  (void)!syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, (kIoprioClassBestEffort << kIoprioClassShift) | kLowest);
 }
 
 Status Fdatasync(int fd, const std::string& path) {

@@ -45,6 +45,13 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// The calling thread yields the CPU (nice 19) and the disk (best-effort
+// I/O class, lowest level; not idle: under a steady write load an idle-class
+// writer may never get the disk) to the serving threads. For background
+// work: snapshots, retention, the log's zero fill. Errors are ignored: the
+// work only runs slower.
+void YieldToServing();
+
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode = 0644);
 // Writes all of [data, data+size) at `offset` (pwrite, retrying short writes).
 Status PwriteAll(int fd, const std::string& path, const void* data, size_t size, uint64_t offset);

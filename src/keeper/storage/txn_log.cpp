@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <filesystem>
 
@@ -57,11 +58,15 @@ Result<std::unique_ptr<TxnLog>> TxnLog::Open(std::string dir, TxnLogOptions opti
   std::unique_ptr<TxnLog> log(new TxnLog(std::move(dir), options, std::move(*lock_fd)));
   log->ready_ = segs->empty();
   log->sync_thread_ = std::thread([p = log.get()] { p->SyncLoop(); });
+  if (options.prefill_bytes > 0) log->fill_thread_ = std::thread([p = log.get()] { p->PrefillLoop(); });
   return log;
 }
 
 TxnLog::TxnLog(std::string dir, TxnLogOptions options, UniqueFd lock_fd)
-    : dir_(std::move(dir)), options_(options), lock_fd_(std::move(lock_fd)) {}
+    : dir_(std::move(dir)),
+      options_(options),
+      lock_fd_(std::move(lock_fd)),
+      fill_chunk_(std::clamp<uint64_t>(options.prefill_bytes / 8, 4 << 10, 256 << 10)) {}
 
 TxnLog::~TxnLog() { (void)Close(); }
 
@@ -121,7 +126,14 @@ Status TxnLog::Close() {
   }
   work_cv_.notify_one();
   if (sync_thread_.joinable()) sync_thread_.join();
-  if (active_fd_.valid() && options_.preallocate_bytes > 0 && active_alloc_ > active_offset_) {
+  active_alloc_ = std::max(active_alloc_, PrefillAttach(-1, 0));
+  {
+    std::lock_guard lk(fill_mu_);
+    fill_stop_ = true;
+  }
+  fill_cv_.notify_all();
+  if (fill_thread_.joinable()) fill_thread_.join();
+  if (active_fd_.valid() && active_alloc_ > active_offset_) {
     // Leave no zero fill behind; harmless if it stays, but tidier.
     if (::ftruncate(active_fd_.get(), static_cast<off_t>(active_offset_)) == 0)
       (void)Fdatasync(active_fd_.get(), active_path_);
@@ -173,24 +185,102 @@ void TxnLog::SyncLoop() {
 
 Status TxnLog::WriteAt(const char* data, uint64_t size) {
   const uint64_t end = active_offset_ + size;
-  if (options_.preallocate_bytes > 0 && prealloc_ok_ && end > active_alloc_) {
-    uint64_t target = std::max(end, active_alloc_ + options_.preallocate_bytes);
-    target = std::min(target, std::max(end, options_.segment_bytes));
-    int rc = ::fallocate(active_fd_.get(), 0, static_cast<off_t>(active_alloc_),
-                         static_cast<off_t>(target - active_alloc_));
-    if (rc == 0) {
-      active_alloc_ = target;
-    } else if (errno == EOPNOTSUPP || errno == ENOSYS) {
-      prealloc_ok_ = false;
-    } else {
-      return ErrnoStatus("fallocate", active_path_, errno);
-    }
-  }
+  PrefillReserve(end);
   if (Status s = PwriteAll(active_fd_.get(), active_path_, data, size, active_offset_); !s.ok())
     return s;
   active_offset_ = end;
   active_alloc_ = std::max(active_alloc_, end);
   return Status::Ok();
+}
+
+// ------------------------------------------------------------- zero fill
+
+uint64_t TxnLog::PrefillAttach(int fd, uint64_t offset) {
+  if (options_.prefill_bytes == 0) return 0;
+  std::unique_lock lk(fill_mu_);
+  fill_idle_cv_.wait(lk, [&] { return fill_busy_from_ == kNotFilling; });
+  const uint64_t reached = fill_fd_ >= 0 ? fill_done_ : 0;
+  fill_fd_ = fd;
+  fill_path_ = fd >= 0 ? active_path_ : std::string();
+  fill_reserved_ = fill_done_ = offset;
+  fill_failed_ = false;
+  lk.unlock();
+  fill_cv_.notify_all();
+  return reached;
+}
+
+bool TxnLog::PrefillWanted() const {
+  if (fill_fd_ < 0 || fill_failed_) return false;
+  const uint64_t target = std::min(fill_reserved_ + options_.prefill_bytes, options_.segment_bytes);
+  return FillFrom() < target;
+}
+
+void TxnLog::PrefillReserve(uint64_t end) {
+  if (options_.prefill_bytes == 0) return;
+  std::unique_lock lk(fill_mu_);
+  // A chunk in progress above `end` is fine; one below must finish first
+  // (rare: the log caught up with the fill).
+  fill_idle_cv_.wait(lk, [&] { return fill_busy_from_ == kNotFilling || end <= fill_busy_from_; });
+  fill_reserved_ = std::max(fill_reserved_, end);
+  const bool wake = PrefillWanted() && fill_busy_from_ == kNotFilling;
+  lk.unlock();
+  if (wake) fill_cv_.notify_all();
+}
+
+void TxnLog::WaitForPrefill() {
+  std::unique_lock lk(fill_mu_);
+  fill_idle_cv_.wait(lk, [&] { return fill_stop_ || (fill_busy_from_ == kNotFilling && !PrefillWanted()); });
+}
+
+void TxnLog::PrefillLoop() {
+  YieldToServing();
+  const uint64_t kChunk = fill_chunk_;
+  const std::vector<char> zeros(kChunk, 0);
+  const auto chunk_time = std::chrono::nanoseconds(
+      kChunk * 1'000'000'000ull / std::max<uint64_t>(options_.prefill_bytes_per_sec, 1));
+  std::unique_lock lk(fill_mu_);
+  while (true) {
+    fill_cv_.wait(lk, [&] { return fill_stop_ || PrefillWanted(); });
+    if (fill_stop_) break;
+    const uint64_t from = FillFrom();
+    const uint64_t to = std::min(from + kChunk, options_.segment_bytes);
+    const int fd = fill_fd_;
+    const std::string path = fill_path_;
+    fill_busy_from_ = from;
+    lk.unlock();
+
+    const auto started = std::chrono::steady_clock::now();
+    Status s = PwriteAll(fd, path, zeros.data(), to - from, from);
+    // The fdatasync makes the allocation durable now, off the log's path.
+    if (s.ok()) s = Fdatasync(fd, path);
+
+    lk.lock();
+    fill_busy_from_ = kNotFilling;
+    if (s.ok()) {
+      fill_done_ = to;
+    } else if (!fill_failed_) {
+      fill_failed_ = true;  // the log goes on with allocating writes
+      spdlog::warn("txn log {}: zero fill stopped: {}", dir_, s.ToString());
+    }
+    fill_idle_cv_.notify_all();
+    {
+      std::lock_guard stats_lock(mu_);
+      if (s.ok()) stats_.prefill_bytes += to - from;
+    }
+    // Paced, so the fill never takes the disk from the log's fdatasyncs.
+    fill_cv_.wait_until(lk, started + chunk_time, [&] { return fill_stop_; });
+  }
+  fill_idle_cv_.notify_all();
+}
+
+Status TxnLog::SyncActive() {
+  const auto start = std::chrono::steady_clock::now();
+  Status s = Fdatasync(active_fd_.get(), active_path_);
+  fsync_latency_.Record(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+  std::lock_guard lk(mu_);
+  ++stats_.fdatasyncs;
+  return s;
 }
 
 Status TxnLog::StartSegment(int64_t first_zxid) {
@@ -201,21 +291,19 @@ Status TxnLog::StartSegment(int64_t first_zxid) {
   active_offset_ = 0;
   active_alloc_ = 0;
   active_records_ = 0;
+  PrefillAttach(active_fd_.get(), 0);
   std::lock_guard lk(mu_);
   ++stats_.segments_created;
   return Status::Ok();
 }
 
 Status TxnLog::FinishSegment() {
+  active_alloc_ = std::max(active_alloc_, PrefillAttach(-1, 0));
   if (active_alloc_ > active_offset_) {
     if (::ftruncate(active_fd_.get(), static_cast<off_t>(active_offset_)) != 0)
       return ErrnoStatus("ftruncate", active_path_, errno);
   }
-  Status s = Fdatasync(active_fd_.get(), active_path_);
-  {
-    std::lock_guard lk(mu_);
-    ++stats_.fdatasyncs;
-  }
+  Status s = SyncActive();
   active_fd_.Reset();
   return s;
 }
@@ -250,11 +338,7 @@ Status TxnLog::WriteBatch(const std::string& buf, const std::vector<Pending>& en
       if (Status s = FinishSegment(); !s.ok()) return s;
     }
   }
-  Status s = Fdatasync(active_fd_.get(), active_path_);
-  {
-    std::lock_guard lk(mu_);
-    ++stats_.fdatasyncs;
-  }
+  Status s = SyncActive();
   if (!s.ok()) return s;
   if (dir_dirty) return FsyncDir(dir_);
   return Status::Ok();
@@ -287,6 +371,7 @@ Result<RecoveryReport> TxnLog::Replay(int64_t after_zxid, const ReplayFn& fn, Re
   std::lock_guard replay_lock(replay_mu_);
   // No batch is in flight now and the producer (this thread) is here: the
   // active segment may be touched.
+  PrefillAttach(-1, 0);
   active_fd_.Reset();
   ready_ = false;
 
@@ -425,6 +510,8 @@ Result<RecoveryReport> TxnLog::Replay(int64_t after_zxid, const ReplayFn& fn, Re
     active_offset_ = v.valid_end;
     active_alloc_ = *size;
     active_records_ = v.records;
+    // Any zero tail found may be fallocate()d space: filled again.
+    PrefillAttach(active_fd_.get(), active_offset_);
   }
   ready_ = true;
   return report;

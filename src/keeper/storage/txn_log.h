@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/latency_recorder.h"
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
 #include "keeper/storage/file_util.h"
@@ -57,10 +58,16 @@ struct TxnLogOptions {
   // A new segment starts before a record that would take the current one
   // past this size (a single larger record gets a segment of its own).
   uint64_t segment_bytes = 64ull << 20;
-  // 0: off. Otherwise segments are grown with fallocate() this many bytes
-  // at a time (zero-filled, up to segment_bytes); recovery treats the zero
-  // fill as the clean end, and a segment is trimmed when the log moves on.
-  uint64_t preallocate_bytes = 0;
+  // 0: off. Otherwise a background thread keeps this many bytes past the
+  // write position of the active segment written with zeros and fdatasync'ed
+  // (up to segment_bytes), so that appends overwrite allocated blocks and
+  // their fdatasync is a pure data flush. On ext4 an allocating write, or a
+  // write into fallocate()d (unwritten) space, makes the next fdatasync
+  // commit the journal, so it waits for whatever else the filesystem has
+  // queued: that was most of the log's fdatasync tail. Recovery treats the
+  // zero fill as the clean end; a segment is trimmed when the log moves on.
+  uint64_t prefill_bytes = 0;
+  uint64_t prefill_bytes_per_sec = 64ull << 20;  // pace of the zero fill
   // Larger payloads are refused.
   uint32_t max_payload_bytes = 16u << 20;
   // Append blocks while more than this many bytes wait for the sync thread.
@@ -74,6 +81,7 @@ struct TxnLogStats {
   uint64_t bytes_written = 0;
   uint64_t max_batch_records = 0;  // largest batch so far
   uint64_t segments_created = 0;
+  uint64_t prefill_bytes = 0;      // zeros written ahead (TxnLogOptions::prefill_bytes)
 };
 
 struct SegmentInfo {
@@ -135,6 +143,11 @@ class TxnLog {
   // The last zxid accepted by Append (or found by Replay); producer thread.
   int64_t last_zxid() const { return last_zxid_; }
   TxnLogStats stats() const;
+  // Waits until the zero fill of the active segment has caught up with its
+  // target (prefill_bytes ahead, or the segment's end) or has given up.
+  void WaitForPrefill();
+  // Time of each fdatasync of the log, microseconds (any thread).
+  LatencyRecorder::Snapshot fsync_latency() const { return fsync_latency_.Take(); }
 
  private:
   struct Pending {
@@ -146,9 +159,20 @@ class TxnLog {
   TxnLog(std::string dir, TxnLogOptions options, UniqueFd lock_fd);
   void SyncLoop();
   Status WriteBatch(const std::string& buf, const std::vector<Pending>& entries);
+  Status SyncActive();  // fdatasync of the active segment, timed and counted
   Status StartSegment(int64_t first_zxid);
   Status FinishSegment();
   Status WriteAt(const char* data, uint64_t size);
+  // Zero fill (prefill_bytes > 0). The sync thread attaches the active
+  // segment (fd -1 detaches; returns how far the fill got) and reserves
+  // the range it is about to write; the fill thread only writes above it.
+  uint64_t PrefillAttach(int fd, uint64_t offset);
+  void PrefillReserve(uint64_t end);
+  bool PrefillWanted() const;  // fill_mu_ held
+  // Where the next chunk starts: a chunk above what the log writes, so that
+  // the log does not wait for it when it has just caught up (fill_mu_ held).
+  uint64_t FillFrom() const { return std::max(fill_done_, fill_reserved_ + fill_chunk_); }
+  void PrefillLoop();
 
   const std::string dir_;
   const TxnLogOptions options_;
@@ -174,17 +198,33 @@ class TxnLog {
   uint64_t done_seq_ = 0;             // records whose callback has run
   Status failed_;
   TxnLogStats stats_;
+  LatencyRecorder fsync_latency_;
 
   // The active segment: touched by the sync thread, or by Replay while no
   // batch is in flight (after Sync()).
   UniqueFd active_fd_;
   std::string active_path_;
   uint64_t active_offset_ = 0;   // where the next record goes
-  uint64_t active_alloc_ = 0;    // file size (>= offset when preallocated)
+  uint64_t active_alloc_ = 0;    // file size (>= offset when zero filled)
   uint64_t active_records_ = 0;
-  bool prealloc_ok_ = true;
 
   std::thread sync_thread_;
+
+  // Zero fill state, guarded by fill_mu_.
+  static constexpr uint64_t kNotFilling = ~0ull;
+  // Zeros per write + fdatasync: prefill_bytes / 8, within [4 KiB, 256 KiB].
+  const uint64_t fill_chunk_;
+  std::mutex fill_mu_;
+  std::condition_variable fill_cv_;       // fill thread waits for work / stop
+  std::condition_variable fill_idle_cv_;  // writers wait for a chunk to finish
+  int fill_fd_ = -1;
+  std::string fill_path_;
+  uint64_t fill_reserved_ = 0;            // the log writes below this offset
+  uint64_t fill_done_ = 0;                // zeros durable up to here
+  uint64_t fill_busy_from_ = kNotFilling; // a chunk being written starts here
+  bool fill_failed_ = false;              // gave up on this segment
+  bool fill_stop_ = false;
+  std::thread fill_thread_;
 };
 
 }  // namespace dougong::keeper::storage
