@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "base/thread_name.h"
+
 namespace dougong::net {
 
 int DefaultThreads() {
@@ -39,7 +41,10 @@ void IoPool::Start() {
   started_ = true;
   for (auto& ctx : contexts_) {
     guards_.emplace_back(ctx->get_executor());
-    threads_.emplace_back([c = ctx.get()] { c->run(); });
+    threads_.emplace_back([c = ctx.get(), i = threads_.size()] {
+      SetThreadName("dg-io-" + std::to_string(i));
+      c->run();
+    });
   }
 }
 

@@ -548,6 +548,41 @@ TEST(TxnLog, CorruptionRefusesWithFileAndOffsetAndRepairTruncates) {
   }
 }
 
+TEST(TxnLog, WithoutSyncThreadTheProducerCommits) {
+  TempDir tmp;
+  TxnLogOptions options;
+  options.sync_thread = false;
+  options.segment_bytes = 12 << 10;
+  options.max_unsynced_bytes = 8 << 10;  // some Appends must commit first
+  options.prefill_bytes = 16 << 10;
+  auto log = OpenLog(tmp.path(), options);
+  std::vector<int64_t> durable;
+  const auto on_durable = [&](int64_t z) { return [&durable, z](Status s) { if (s.ok()) durable.push_back(z); }; };
+  for (int64_t z = 1; z <= 50; ++z) log->Append(z, Payload(z, 500), on_durable(z));
+  // Appends past max_unsynced_bytes committed what was before them, inline.
+  EXPECT_GT(durable.size(), 0u);
+  EXPECT_LT(durable.size(), 50u);
+  log->SyncPending();
+  ASSERT_EQ(durable.size(), 50u);
+  for (int64_t z = 1; z <= 50; ++z) EXPECT_EQ(durable[z - 1], z);  // in append order
+  const uint64_t batches = log->stats().batches;
+  log->SyncPending();  // nothing pending: no batch
+  EXPECT_EQ(log->stats().batches, batches);
+  ASSERT_TRUE(AppendSync(*log, 51, "via Sync").ok());
+  log->Append(52, "left for Close", on_durable(52));
+  ASSERT_TRUE(log->Close().ok());
+  EXPECT_EQ(durable.back(), 52);
+  log.reset();  // releases log.lock
+  log = OpenLog(tmp.path(), options);
+  Records got;
+  auto report = ReplayAll(*log, &got);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(got.size(), 52u);
+  EXPECT_EQ(got[10].second, Payload(11, 500));
+  EXPECT_EQ(got.back().second, "left for Close");
+  EXPECT_GE(SegmentPaths(tmp.path()).size(), 2u);
+}
+
 TEST(TxnLog, PrefilledSegmentsEndInZerosAndReplayCleanly) {
   TempDir tmp;
   TxnLogOptions options;

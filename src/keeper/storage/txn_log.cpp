@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/thread_name.h"
 #include "keeper/storage/log_format.h"
 
 namespace dougong::keeper::storage {
@@ -57,8 +58,18 @@ Result<std::unique_ptr<TxnLog>> TxnLog::Open(std::string dir, TxnLogOptions opti
   if (!segs.ok()) return segs.status();
   std::unique_ptr<TxnLog> log(new TxnLog(std::move(dir), options, std::move(*lock_fd)));
   log->ready_ = segs->empty();
-  log->sync_thread_ = std::thread([p = log.get()] { p->SyncLoop(); });
-  if (options.prefill_bytes > 0) log->fill_thread_ = std::thread([p = log.get()] { p->PrefillLoop(); });
+  if (options.sync_thread) {
+    log->sync_thread_ = std::thread([p = log.get()] {
+      SetThreadName("txnlog-sync");
+      p->SyncLoop();
+    });
+  }
+  if (options.prefill_bytes > 0) {
+    log->fill_thread_ = std::thread([p = log.get()] {
+      SetThreadName("txnlog-fill");
+      p->PrefillLoop();
+    });
+  }
   return log;
 }
 
@@ -87,6 +98,14 @@ void TxnLog::Append(int64_t zxid, std::string payload, DurableCallback durable) 
   EncodeRecordHeader(zxid, payload, header);
   const uint64_t size = kRecordHeaderSize + payload.size();
 
+  if (!options_.sync_thread) {
+    bool full;
+    {
+      std::lock_guard lk(mu_);
+      full = !buf_.empty() && buf_.size() + size > options_.max_unsynced_bytes;
+    }
+    if (full) SyncPending();  // nobody else would
+  }
   std::unique_lock lk(mu_);
   space_cv_.wait(lk, [&] {
     return buf_.empty() || buf_.size() + size <= options_.max_unsynced_bytes || !failed_.ok();
@@ -108,6 +127,7 @@ void TxnLog::Append(int64_t zxid, std::string payload, DurableCallback durable) 
 }
 
 Status TxnLog::Sync() {
+  SyncPending();
   std::unique_lock lk(mu_);
   const uint64_t target = appended_seq_;
   done_cv_.wait(lk, [&] { return done_seq_ >= target; });
@@ -126,6 +146,7 @@ Status TxnLog::Close() {
   }
   work_cv_.notify_one();
   if (sync_thread_.joinable()) sync_thread_.join();
+  SyncPending();
   active_alloc_ = std::max(active_alloc_, PrefillAttach(-1, 0));
   {
     std::lock_guard lk(fill_mu_);
@@ -152,35 +173,48 @@ void TxnLog::SyncLoop() {
   std::string batch;
   std::vector<Pending> entries;
   while (true) {
-    std::unique_lock lk(mu_);
-    sync_idle_ = true;
-    work_cv_.wait(lk, [&] { return !entries_.empty() || stop_; });
-    sync_idle_ = false;
-    if (entries_.empty()) break;  // stop_ and nothing left
-    batch.swap(buf_);
-    entries.swap(entries_);
-    Status status = failed_;
-    lk.unlock();
-    space_cv_.notify_all();
-
-    if (status.ok()) status = WriteBatch(batch, entries);
-    for (auto& e : entries) e.durable(status);
-
-    lk.lock();
-    if (!status.ok() && failed_.ok()) {
-      failed_ = status;
-      spdlog::error("txn log {}: {}; refusing further appends", dir_, status.ToString());
+    {
+      std::unique_lock lk(mu_);
+      sync_idle_ = true;
+      work_cv_.wait(lk, [&] { return !entries_.empty() || stop_; });
+      sync_idle_ = false;
+      if (entries_.empty()) break;  // stop_ and nothing left
     }
-    done_seq_ += entries.size();
-    ++stats_.batches;
-    stats_.bytes_written += status.ok() ? batch.size() : 0;
-    stats_.max_batch_records = std::max<uint64_t>(stats_.max_batch_records, entries.size());
-    lk.unlock();
-    done_cv_.notify_all();
-    space_cv_.notify_all();  // a failure releases a blocked producer
-    batch.clear();
-    entries.clear();
+    CommitBatch(batch, entries);
   }
+}
+
+void TxnLog::SyncPending() {
+  if (options_.sync_thread) return;
+  CommitBatch(caller_batch_, caller_entries_);
+}
+
+void TxnLog::CommitBatch(std::string& batch, std::vector<Pending>& entries) {
+  std::unique_lock lk(mu_);
+  if (entries_.empty()) return;
+  batch.swap(buf_);
+  entries.swap(entries_);
+  Status status = failed_;
+  lk.unlock();
+  space_cv_.notify_all();
+
+  if (status.ok()) status = WriteBatch(batch, entries);
+  for (auto& e : entries) e.durable(status);
+
+  lk.lock();
+  if (!status.ok() && failed_.ok()) {
+    failed_ = status;
+    spdlog::error("txn log {}: {}; refusing further appends", dir_, status.ToString());
+  }
+  done_seq_ += entries.size();
+  ++stats_.batches;
+  stats_.bytes_written += status.ok() ? batch.size() : 0;
+  stats_.max_batch_records = std::max<uint64_t>(stats_.max_batch_records, entries.size());
+  lk.unlock();
+  done_cv_.notify_all();
+  space_cv_.notify_all();  // a failure releases a blocked producer
+  batch.clear();
+  entries.clear();
 }
 
 Status TxnLog::WriteAt(const char* data, uint64_t size) {

@@ -11,8 +11,11 @@
 //     fdatasync once, then runs the durable callbacks of the batch in append
 //     order. While it waits for the disk the producer keeps appending, so
 //     under load a batch holds whatever arrived during the previous fsync.
-//   - Durable callbacks run on the sync thread: they must be quick and must
-//     not call back into the log (Sync() from a callback deadlocks).
+//     Without a sync thread (TxnLogOptions::sync_thread = false) the
+//     producer does the same in SyncPending(), at points it chooses.
+//   - Durable callbacks run on the sync thread (or in SyncPending): they
+//     must be quick and must not call back into the log (Sync() from a
+//     callback deadlocks).
 //   - PurgeBefore and stats() may be called from any thread.
 #pragma once
 
@@ -70,8 +73,13 @@ struct TxnLogOptions {
   uint64_t prefill_bytes_per_sec = 64ull << 20;  // pace of the zero fill
   // Larger payloads are refused.
   uint32_t max_payload_bytes = 16u << 20;
-  // Append blocks while more than this many bytes wait for the sync thread.
+  // Append blocks while more than this many bytes wait for the sync thread
+  // (without one, Append commits them first).
   uint64_t max_unsynced_bytes = 64ull << 20;
+  // false: no sync thread; the producer commits with SyncPending() (keeper's
+  // Core does, once per round of its event loop: no hand-off and wake-up of
+  // another thread per batch, and none back).
+  bool sync_thread = true;
 };
 
 struct TxnLogStats {
@@ -125,6 +133,11 @@ class TxnLog {
   // callback has run. Returns the log's error if a write failed.
   Status Sync();
 
+  // Without a sync thread (options.sync_thread = false): writes and
+  // fdatasyncs everything appended so far and runs the callbacks, on the
+  // producer thread. Does nothing with a sync thread or nothing pending.
+  void SyncPending();
+
   // Checks every segment, repairs what recovery may repair (see
   // RecoveryMode), then calls fn for each record with zxid > after_zxid in
   // order. fn's first error stops the replay and is returned. Afterwards the
@@ -158,6 +171,9 @@ class TxnLog {
 
   TxnLog(std::string dir, TxnLogOptions options, UniqueFd lock_fd);
   void SyncLoop();
+  // Takes everything appended so far, writes it, fdatasyncs, runs the
+  // callbacks (sync thread, or the producer without one).
+  void CommitBatch(std::string& batch, std::vector<Pending>& entries);
   Status WriteBatch(const std::string& buf, const std::vector<Pending>& entries);
   Status SyncActive();  // fdatasync of the active segment, timed and counted
   Status StartSegment(int64_t first_zxid);
@@ -209,6 +225,8 @@ class TxnLog {
   uint64_t active_records_ = 0;
 
   std::thread sync_thread_;
+  std::string caller_batch_;             // CommitBatch buffers without a sync thread
+  std::vector<Pending> caller_entries_;
 
   // Zero fill state, guarded by fill_mu_.
   static constexpr uint64_t kNotFilling = ~0ull;
