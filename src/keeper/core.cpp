@@ -21,7 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "keeper/read_ops.h"
-#include "keeper/storage/file_util.h"
+#include "base/file_util.h"
 #include "keeper/storage/retention.h"
 #include "keeper/storage/snapshot_reader.h"
 #include "keeper/storage/snapshot_writer.h"
