@@ -22,7 +22,7 @@
 
 #include "base/thread_name.h"
 #include "keeper/read_ops.h"
-#include "keeper/storage/file_util.h"
+#include "base/file_util.h"
 #include "keeper/storage/retention.h"
 #include "keeper/storage/snapshot_reader.h"
 #include "keeper/storage/snapshot_writer.h"
@@ -817,7 +817,7 @@ void Core::StartSnapshot() {
     // The serving process keeps the CPU and the disk first: on a small
     // machine the snapshot otherwise competes with request handling and
     // with the log's fsyncs. (Errors are ignored: it only runs slower.)
-    storage::YieldToServing();
+    YieldToServing();
     auto fail = [](const std::string& what) {
       std::string line = "keeper snapshot child: " + what + "\n";
       (void)!write(2, line.data(), line.size());
@@ -843,7 +843,7 @@ void Core::StartSnapshot() {
     SetThreadName("keeper-snapwait");
     // This thread verifies snapshots and deletes old files: it yields the
     // CPU and the disk to serving, as the snapshot child does.
-    storage::YieldToServing();
+    YieldToServing();
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -22,13 +22,14 @@
 
 #include <gtest/gtest.h>
 
-#include "keeper/storage/crc32c.h"
-#include "keeper/storage/file_util.h"
+#include "base/crc32c.h"
+#include "base/file_util.h"
 #include "keeper/storage/log_format.h"
 #include "keeper/storage/retention.h"
 #include "keeper/storage/snapshot_reader.h"
 #include "keeper/storage/snapshot_writer.h"
 #include "keeper/storage/txn_log.h"
+#include "storage_test_util.h"
 
 extern char** environ;
 
@@ -38,35 +39,9 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/dougong-storage-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path_ = p ? p : "/tmp/dougong-storage-fallback";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string ReadFile(const std::string& path) {
-  auto r = ReadWholeFile(path);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : std::string();
-}
-
-void WriteFile(const std::string& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
+using test_util::ReadFile;
+using test_util::TempDir;
+using test_util::WriteFile;
 
 std::string Payload(int64_t zxid, size_t size) {
   std::string s = "z" + std::to_string(zxid) + ":";

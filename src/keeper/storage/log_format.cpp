@@ -3,18 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "keeper/storage/crc32c.h"
-#include "keeper/storage/file_util.h"
+#include "base/crc32c.h"
+#include "base/file_util.h"
 
 namespace dougong::keeper::storage {
-namespace {
-
-bool AllZero(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
-}
-
-}  // namespace
-
 std::string SegmentName(int64_t first_zxid) {
   return std::string(kSegmentPrefix) + Hex16(first_zxid);
 }
@@ -46,58 +38,21 @@ void AppendRecord(int64_t zxid, std::string_view payload, std::string* out) {
   out->append(payload);
 }
 
-std::string_view RecordCheckName(RecordCheck c) {
-  switch (c) {
-    case RecordCheck::kOk: return "ok";
-    case RecordCheck::kCleanEnd: return "clean end";
-    case RecordCheck::kIncomplete: return "incomplete record";
-    case RecordCheck::kBadLength: return "impossible record length";
-    case RecordCheck::kChecksum: return "checksum mismatch";
-    case RecordCheck::kZeroHeader: return "zero record header followed by data";
-    case RecordCheck::kBadZxid: return "zxid <= 0";
-  }
-  return "?";
-}
-
 RecordCheck CheckRecord(std::string_view data, uint64_t offset, RecordView* rec) {
-  if (offset >= data.size()) return RecordCheck::kCleanEnd;
-  std::string_view rest = data.substr(offset);
-  if (rest.size() < kRecordHeaderSize) {
-    return AllZero(rest) ? RecordCheck::kCleanEnd : RecordCheck::kIncomplete;
-  }
-  const char* h = rest.data();
-  if (AllZero(rest.substr(0, kRecordHeaderSize))) {
-    return AllZero(rest) ? RecordCheck::kCleanEnd : RecordCheck::kZeroHeader;
-  }
-  uint32_t crc = GetU32(h);
-  uint32_t len = GetU32(h + 4);
-  auto zxid = static_cast<int64_t>(GetU64(h + 8));
-  if (len > kMaxRecordPayload) return RecordCheck::kBadLength;
-  if (kRecordHeaderSize + uint64_t{len} > rest.size()) return RecordCheck::kIncomplete;
-  uint32_t actual = Crc32c(h + 4, kRecordHeaderSize - 4);
-  actual = Crc32cExtend(actual, h + kRecordHeaderSize, len);
-  if (actual != crc) return RecordCheck::kChecksum;
-  if (zxid <= 0) return RecordCheck::kBadZxid;
+  std::string_view r;
+  RecordCheck c = CheckRecordFrame(data, offset, kRecordHeaderSize, kMaxRecordPayload, &r);
+  if (c != RecordCheck::kOk) return c;
+  auto zxid = static_cast<int64_t>(GetU64(r.data() + 8));
+  if (zxid <= 0) return RecordCheck::kBadFields;
   rec->zxid = zxid;
-  rec->payload = rest.substr(kRecordHeaderSize, len);
-  rec->size = kRecordHeaderSize + len;
+  rec->payload = r.substr(kRecordHeaderSize);
+  rec->size = r.size();
   return RecordCheck::kOk;
 }
 
 bool AnyValidRecordFrom(std::string_view data, uint64_t from) {
-  // A record's header has a non-zero zxid, so none starts after the last
-  // non-zero byte: skip a (preallocated) zero tail without scanning it.
-  size_t nonzero_end = data.size();
-  while (nonzero_end > from && data[nonzero_end - 1] == 0) --nonzero_end;
-  for (uint64_t off = from; off < nonzero_end && off + kRecordHeaderSize <= data.size(); ++off) {
-    const char* h = data.data() + off;
-    uint32_t len = GetU32(h + 4);
-    if (len > data.size() - off - kRecordHeaderSize) continue;  // cheap filter first
-    if (GetU64(h + 8) == 0) continue;
-    RecordView rec;
-    if (CheckRecord(data, off, &rec) == RecordCheck::kOk) return true;
-  }
-  return false;
+  return AnyRecordFrom(data, from, kRecordHeaderSize, kMaxRecordPayload,
+                       [](std::string_view r) { return static_cast<int64_t>(GetU64(r.data() + 8)) > 0; });
 }
 
 SegmentScan ScanSegment(std::string_view data, int64_t name_zxid, int64_t prev_zxid) {

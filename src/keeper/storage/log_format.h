@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/record_frame.h"
+
 namespace dougong::keeper::storage {
 
 inline constexpr std::string_view kLogMagic = "DGLOG";
@@ -35,24 +37,14 @@ void AppendRecord(int64_t zxid, std::string_view payload, std::string* out);
 // Encodes only the 16-byte header (for gathered writes of the payload).
 void EncodeRecordHeader(int64_t zxid, std::string_view payload, char out[kRecordHeaderSize]);
 
-enum class RecordCheck {
-  kOk,
-  kCleanEnd,        // end of data, or nothing but zero bytes from here on
-  kIncomplete,      // header or payload cut off by the end of the data
-  kBadLength,       // length larger than kMaxRecordPayload
-  kChecksum,        // crc32c mismatch
-  kZeroHeader,      // all-zero header, but non-zero bytes follow it
-  kBadZxid,         // zxid <= 0
-};
-std::string_view RecordCheckName(RecordCheck c);
-
 struct RecordView {
   int64_t zxid = 0;
   std::string_view payload;
   uint64_t size = 0;  // header + payload
 };
 
-// Checks the record at `offset` of `data`.
+// Checks the record at `offset` of `data` (framing: base/record_frame.h;
+// a zxid <= 0 is kBadFields).
 RecordCheck CheckRecord(std::string_view data, uint64_t offset, RecordView* rec);
 
 // True if any offset in [from, data.size()) starts a record that passes

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "keeper/storage/file_util.h"
+#include "base/file_util.h"
 #include "keeper/storage/txn_log.h"
 
 namespace dougong::keeper::storage {

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "keeper/storage/crc32c.h"
-#include "keeper/storage/file_util.h"
+#include "base/crc32c.h"
+#include "base/file_util.h"
 
 namespace dougong::keeper::storage {
 

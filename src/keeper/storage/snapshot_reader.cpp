@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "keeper/storage/crc32c.h"
+#include "base/crc32c.h"
 
 namespace dougong::keeper::storage {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
-#include "keeper/storage/file_util.h"
+#include "base/file_util.h"
 #include "keeper/storage/snapshot_format.h"
 
 namespace dougong::keeper::storage {

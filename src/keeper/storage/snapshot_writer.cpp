@@ -8,7 +8,7 @@
 #include <thread>
 #include <cstdio>
 
-#include "keeper/storage/crc32c.h"
+#include "base/crc32c.h"
 
 namespace dougong::keeper::storage {
 namespace {

@@ -32,7 +32,7 @@
 #include "base/latency_recorder.h"
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
-#include "keeper/storage/file_util.h"
+#include "base/file_util.h"
 
 namespace dougong::keeper::storage {
 

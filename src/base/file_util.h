@@ -1,4 +1,4 @@
-// Small POSIX file helpers for the keeper's storage: an owning fd, full
+// Small POSIX file helpers for the keeper's and Raft's storage: an owning fd, full
 // reads and writes that retry short transfers and EINTR, fsync of a
 // directory, and errno -> Status with the path in the message.
 #pragma once
@@ -15,7 +15,7 @@
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
 
-namespace dougong::keeper::storage {
+namespace dougong {
 
 // "open /data/log.0000000000000001: No such file or directory" as
 // kNotFound, kInternal or kResourceExhausted (ENOSPC) depending on errno.
@@ -40,6 +40,8 @@ class UniqueFd {
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
   void Reset();
+  // Gives up ownership: the caller closes the returned fd.
+  int Release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;
@@ -103,4 +105,4 @@ inline uint64_t GetU64(const char* p) {
   return v;
 }
 
-}  // namespace dougong::keeper::storage
+}  // namespace dougong

@@ -1,4 +1,4 @@
-#include "keeper/storage/file_util.h"
+#include "base/file_util.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <thread>
 
-namespace dougong::keeper::storage {
+namespace dougong {
 
 Status ErrnoStatus(std::string_view op, const std::string& path, int err) {
   std::string msg = std::string(op) + " " + path + ": " + std::strerror(err);
@@ -221,4 +221,4 @@ bool ParseHex16Name(std::string_view name, std::string_view prefix, std::string_
   return true;
 }
 
-}  // namespace dougong::keeper::storage
+}  // namespace dougong

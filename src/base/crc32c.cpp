@@ -1,4 +1,4 @@
-#include "keeper/storage/crc32c.h"
+#include "base/crc32c.h"
 
 #include <array>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace dougong::keeper::storage {
+namespace dougong {
 namespace {
 
 constexpr uint32_t kPoly = 0x82F63B78u;  // reflected Castagnoli polynomial
@@ -101,4 +101,4 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size) {
                                    : Crc32cExtendPortable(crc, data, size);
 }
 
-}  // namespace dougong::keeper::storage
+}  // namespace dougong

@@ -1,5 +1,6 @@
 // CRC-32C (Castagnoli, polynomial 0x1EDC6F41, reflected 0x82F63B78), the
-// checksum of the keeper's log records and snapshots (docs/keeper_storage.md).
+// checksum of the keeper's and Raft's log records and snapshots
+// (docs/keeper_storage.md, docs/raft.md).
 //
 // Two implementations with identical results: SSE4.2's crc32 instruction
 // (used when the CPU has it, detected once at run time) and a portable
@@ -10,7 +11,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace dougong::keeper::storage {
+namespace dougong {
 
 // CRC-32C of `data` continuing from the CRC `crc` of the bytes before it
 // (0 for none): Crc32cExtend(Crc32c(a), b) == Crc32c(a + b).
@@ -25,4 +26,4 @@ uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t size);
 uint32_t Crc32cExtendHardware(uint32_t crc, const void* data, size_t size);
 bool Crc32cHardwareAvailable();
 
-}  // namespace dougong::keeper::storage
+}  // namespace dougong
