@@ -1,0 +1,263 @@
+#include "cluster/channel/channel_core.h"
+
+#include <chrono>
+#include <thread>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "cluster/channel/fault_tolerance.h"
+
+namespace dougong::cluster {
+
+namespace asio = boost::asio;
+
+namespace {
+
+const Clock& ClockOf(const ClusterChannelOptions& o) { return o.clock ? *o.clock : SteadyClock::Instance(); }
+
+std::vector<std::string> AddressesOf(const ProviderSet& set) {
+  std::vector<std::string> out;
+  out.reserve(set.size());
+  for (const Provider& p : set.providers()) out.push_back(p.address);
+  return out;
+}
+
+}  // namespace
+
+ClusterChannel::Core::Core(std::string service, ClusterChannelOptions options,
+                           std::unique_ptr<LoadBalancer> balancer)
+    : service_(std::move(service)),
+      options_(std::move(options)),
+      clock_(ClockOf(options_)),
+      balancer_(std::move(balancer)),
+      budget_(options_.retry_budget, clock_),
+      timers_(std::make_unique<net::IoPool>(1)),
+      failback_(*this, options_.max_failback_pending) {
+  if (options_.outlier) outlier_ = std::make_unique<OutlierDetector>(*options_.outlier, clock_);
+  timers_->Start();
+}
+
+ClusterChannel::Core::~Core() { Shutdown(); }
+
+void ClusterChannel::Core::Update(const ProviderSetPtr& set) {
+  if (!set || closing()) return;
+  std::vector<std::shared_ptr<rpc::Channel>> to_destroy;
+  {
+    std::lock_guard lock(mu_);
+    set_ = set;
+    // Drop what belongs to departed providers; keep the rest (their
+    // connections and breaker history).
+    for (auto it = channels_.begin(); it != channels_.end();) {
+      if (set->Find(it->first)) {
+        ++it;
+      } else {
+        RetireLocked(std::move(it->second));
+        it = channels_.erase(it);
+      }
+    }
+    std::erase_if(breakers_, [&](const auto& kv) { return !set->Find(kv.first); });
+    if (options_.provider_breaker)
+      for (const Provider& p : set->providers())
+        if (!breakers_.contains(p.address))
+          breakers_.emplace(p.address, std::make_shared<CircuitBreaker>(*options_.provider_breaker, clock_));
+    // Channels nobody else holds are destroyed outside the lock: that joins
+    // their I/O thread, which may be completing an attempt that needs mu_.
+    std::erase_if(retired_, [&](std::shared_ptr<rpc::Channel>& c) {
+      if (c.use_count() != 1) return false;
+      to_destroy.push_back(std::move(c));
+      return true;
+    });
+  }
+  if (outlier_) outlier_->SetHosts(AddressesOf(*set));
+  to_destroy.clear();
+  providers_cv_.notify_all();
+}
+
+void ClusterChannel::Core::RetireLocked(std::shared_ptr<rpc::Channel> channel) {
+  if (channel) retired_.push_back(std::move(channel));
+}
+
+ProviderSetPtr ClusterChannel::Core::snapshot() const {
+  std::lock_guard lock(mu_);
+  return set_;
+}
+
+bool ClusterChannel::Core::WaitForProviders(size_t count, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return providers_cv_.wait_for(lock, timeout, [&] { return set_ && set_->size() >= count; });
+}
+
+Result<size_t> ClusterChannel::Core::Select(const ProviderSet& set, const ExclusionSet& tried,
+                                            std::string_view hash_key, bool ordered,
+                                            std::shared_ptr<CircuitBreaker>* breaker, bool* all_blocked) {
+  *all_blocked = false;
+  ExclusionSet excluded = tried;
+  size_t blocked = 0;
+  if (outlier_) {
+    for (size_t i = 0; i < set.size(); ++i)
+      if (!excluded.Contains(i) && outlier_->IsEjected(set[i].address)) {
+        excluded.Add(i);
+        ++blocked;
+      }
+  }
+  SelectContext ctx;
+  ctx.hash_key = hash_key;
+  ctx.excluded = &excluded;
+  ctx.zone = options_.zone;
+  ctx.host = options_.host;
+  // Each round either returns or excludes one more provider.
+  for (size_t round = 0; round <= set.size(); ++round) {
+    Result<size_t> pick = Unavailable("");
+    if (ordered) {
+      size_t i = 0;
+      while (i < set.size() && excluded.Contains(i)) ++i;
+      if (i < set.size()) pick = i;
+    } else {
+      pick = balancer_->Select(set, ctx);
+    }
+    if (!pick.ok()) break;
+    std::shared_ptr<CircuitBreaker> b = BreakerOf(set[*pick].address);
+    if (!b || b->Allow()) {
+      *breaker = std::move(b);
+      return *pick;
+    }
+    excluded.Add(*pick);  // breaker open: not tried, just unavailable now
+    ++blocked;
+  }
+  *all_blocked = blocked > 0;
+  return Unavailable("no provider of " + service_ + " available: " + std::to_string(set.size()) +
+                     " known, " + std::to_string(tried.size()) + " already tried, " + std::to_string(blocked) +
+                     " ejected or behind an open breaker");
+}
+
+std::shared_ptr<CircuitBreaker> ClusterChannel::Core::BreakerOf(const std::string& address) const {
+  std::lock_guard lock(mu_);
+  auto it = breakers_.find(address);
+  return it == breakers_.end() ? nullptr : it->second;
+}
+
+void ClusterChannel::Core::RecordAttempt(const std::string& address, CircuitBreaker* breaker, Code code) {
+  switch (ClassifyHealth(code)) {
+    case HealthVerdict::kHealthy:
+      if (breaker) breaker->OnSuccess();
+      if (outlier_) outlier_->OnSuccess(address);
+      break;
+    case HealthVerdict::kTimeout:
+      if (breaker) breaker->OnTimeout();
+      if (outlier_) outlier_->OnFailure(address);
+      break;
+    case HealthVerdict::kFailure:
+      if (breaker) breaker->OnFailure();
+      if (outlier_) outlier_->OnFailure(address);
+      break;
+    case HealthVerdict::kIgnore:
+      break;
+  }
+}
+
+std::shared_ptr<rpc::Channel> ClusterChannel::Core::ChannelFor(const std::string& address) {
+  std::lock_guard lock(mu_);
+  if (closing()) return nullptr;
+  auto it = channels_.find(address);
+  if (it != channels_.end()) return it->second;
+  // A call on an older snapshot must not revive a departed provider's channel.
+  if (!set_ || !set_->Find(address)) return nullptr;
+  rpc::ChannelOptions o = options_.channel;
+  o.timeout = std::chrono::milliseconds(0);  // each attempt carries its own
+  auto made = rpc::Channel::Create(address, o);
+  if (!made.ok()) return nullptr;
+  channels_.emplace(address, *made);
+  return *made;
+}
+
+std::shared_ptr<MethodState> ClusterChannel::Core::Method(std::string_view name) {
+  std::lock_guard lock(mu_);
+  auto it = methods_.find(name);
+  if (it != methods_.end()) return it->second;
+  auto state = std::make_shared<MethodState>(std::string(name), options_, clock_);
+  methods_.emplace(std::string(name), state);
+  return state;
+}
+
+void ClusterChannel::Core::Post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(timers_mu_);
+    if (timers_) {
+      asio::post(timers_->at(0), std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
+void ClusterChannel::Core::RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) {
+  std::lock_guard lock(timers_mu_);
+  if (!timers_) return;
+  auto timer = std::make_shared<asio::steady_timer>(timers_->at(0), delay);
+  timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+    if (!ec) fn();
+  });
+}
+
+void ClusterChannel::Core::Shutdown() {
+  if (closing_.exchange(true, std::memory_order_acq_rel)) return;
+  std::vector<std::shared_ptr<rpc::Channel>> channels;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [address, channel] : channels_) channels.push_back(std::move(channel));
+    channels_.clear();
+    for (auto& channel : retired_) channels.push_back(std::move(channel));
+    retired_.clear();
+  }
+  // An attempt being started holds its channel for the length of
+  // CallMethod; wait for it so the channel is destroyed here.
+  for (auto& channel : channels) {
+    while (channel.use_count() > 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    channel.reset();  // completes its calls in flight (CANCELLED)
+  }
+  std::unique_ptr<net::IoPool> timers;
+  {
+    std::lock_guard lock(timers_mu_);
+    timers = std::move(timers_);
+  }
+  // Stops the thread, then frees the waiting handlers (hedges, failback
+  // retries) with the io_context.
+  if (timers) timers->Stop();
+}
+
+ClusterChannelStatus ClusterChannel::Core::Snapshot() const {
+  ClusterChannelStatus s;
+  s.service = service_;
+  s.load_balancer = std::string(balancer_->name());
+  ProviderSetPtr set;
+  std::vector<std::shared_ptr<MethodState>> methods;
+  {
+    std::lock_guard lock(mu_);
+    set = set_;
+    for (const auto& [name, m] : methods_) methods.push_back(m);
+  }
+  if (set) {
+    for (size_t i = 0; i < set->size(); ++i) {
+      ClusterProviderStatus p;
+      p.address = (*set)[i].address;
+      p.weight = (*set)[i].weight;
+      const ProviderStats& st = set->stats(i);
+      p.active = st.active();
+      p.ewma_latency = st.ewma_latency();
+      p.succeeded = st.succeeded();
+      p.failed = st.failed();
+      p.ejected = outlier_ && outlier_->IsEjected(p.address);
+      if (auto b = BreakerOf(p.address)) p.breaker = b->Snapshot();
+      s.providers.push_back(std::move(p));
+    }
+  }
+  for (const auto& m : methods) s.methods.push_back(m->Snapshot());
+  s.retry_budget = budget_.Snapshot();
+  s.failback_pending = failback_.pending();
+  s.failback_succeeded = failback_.succeeded();
+  s.failback_given_up = failback_.given_up();
+  return s;
+}
+
+}  // namespace dougong::cluster

@@ -1,0 +1,100 @@
+// ClusterChannel::Core: what a cluster channel's calls share: the provider
+// snapshot, one rpc::Channel and one breaker per provider address, the
+// balancer, ejection, the retry budget, per-method state, the failback queue
+// and a timer thread (hedging, failback, completions that must not run on the
+// caller's thread). Calls hold it by shared_ptr, so it outlives the
+// ClusterChannel while their callbacks finish.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "cluster/channel/failback_queue.h"
+#include "cluster/channel/method_state.h"
+#include "dougong/cluster/cluster_channel.h"
+#include "net/io_pool.h"
+
+namespace dougong::cluster {
+
+class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel::Core> {
+ public:
+  Core(std::string service, ClusterChannelOptions options, std::unique_ptr<LoadBalancer> balancer);
+  ~Core();
+
+  // The naming listener: a new provider list.
+  void Update(const ProviderSetPtr& set);
+  ProviderSetPtr snapshot() const;
+  bool WaitForProviders(size_t count, std::chrono::milliseconds timeout);
+
+  // Picks a provider not in `tried` that is neither ejected nor behind an
+  // open breaker (the breaker's Allow() is taken, so a half-open trial goes
+  // to the chosen one). `ordered`: the first such provider in address order
+  // ("available") instead of the balancer's choice. Sets *breaker to the
+  // provider's breaker (null when disabled). UNAVAILABLE when none is left;
+  // *all_blocked tells whether breakers or ejection (not `tried`) left none.
+  Result<size_t> Select(const ProviderSet& set, const ExclusionSet& tried, std::string_view hash_key,
+                        bool ordered, std::shared_ptr<CircuitBreaker>* breaker, bool* all_blocked);
+  // The breaker of a provider (null when disabled or unknown), for broadcast.
+  std::shared_ptr<CircuitBreaker> BreakerOf(const std::string& address) const;
+  // Feeds an attempt's result to the provider's breaker and to ejection.
+  void RecordAttempt(const std::string& address, CircuitBreaker* breaker, Code code);
+
+  // The channel to `address`, made on first use; null once closing or when
+  // the address is not in the current snapshot.
+  std::shared_ptr<rpc::Channel> ChannelFor(const std::string& address);
+  std::shared_ptr<MethodState> Method(std::string_view name);
+
+  // Runs `fn` on the timer thread (inline once the channel is closed).
+  void Post(std::function<void()> fn);
+  // Runs `fn` after `delay` on the timer thread; dropped if the channel closes first.
+  void RunAfter(std::chrono::milliseconds delay, std::function<void()> fn);
+
+  // Called by ~ClusterChannel: no new attempts, cancels those in flight
+  // (destroying the provider channels completes them), stops the timers.
+  void Shutdown();
+  bool closing() const { return closing_.load(std::memory_order_acquire); }
+
+  ClusterChannelStatus Snapshot() const;
+
+  const std::string& service() const { return service_; }
+  const ClusterChannelOptions& options() const { return options_; }
+  RetryBudget& retry_budget() { return budget_; }
+  FailbackQueue& failback() { return failback_; }
+
+ private:
+  void RetireLocked(std::shared_ptr<rpc::Channel> channel);
+
+  const std::string service_;
+  const ClusterChannelOptions options_;
+  const Clock& clock_;
+  const std::unique_ptr<LoadBalancer> balancer_;
+  RetryBudget budget_;
+  std::unique_ptr<OutlierDetector> outlier_;  // null: disabled
+  std::atomic<bool> closing_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable providers_cv_;
+  ProviderSetPtr set_;
+  std::map<std::string, std::shared_ptr<rpc::Channel>, std::less<>> channels_;
+  // Channels of departed providers, destroyed here (never on their own I/O
+  // thread, which a channel cannot join) once no attempt holds them.
+  std::vector<std::shared_ptr<rpc::Channel>> retired_;
+  std::map<std::string, std::shared_ptr<CircuitBreaker>, std::less<>> breakers_;
+  std::map<std::string, std::shared_ptr<MethodState>, std::less<>> methods_;
+
+  std::mutex timers_mu_;
+  std::unique_ptr<net::IoPool> timers_;  // null once shut down
+
+  FailbackQueue failback_;
+};
+
+}  // namespace dougong::cluster

@@ -1,0 +1,389 @@
+#include "cluster/channel/cluster_call.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+#include <google/protobuf/message.h>
+#include <spdlog/spdlog.h>
+
+#include "cluster/channel/channel_core.h"
+#include "cluster/channel/fault_tolerance.h"
+#include "cluster/channel/method_state.h"
+
+namespace dougong::cluster {
+namespace {
+
+using Message = google::protobuf::Message;
+using SteadyClockT = std::chrono::steady_clock;
+
+// Why a failed call may go to the fallback hook besides a timeout.
+enum class LocalCause { kNone, kRejected, kBreakerOpen };
+
+class ClusterCall : public std::enable_shared_from_this<ClusterCall> {
+ public:
+  ClusterCall(std::shared_ptr<ClusterChannel::Core> core, CallArgs args)
+      : core_(std::move(core)),
+        args_(std::move(args)),
+        spec_{args_.service, args_.method, args_.idempotent},
+        policy_(args_.state->policy),
+        idempotent_(args_.idempotent || args_.state->listed_idempotent) {
+    if (args_.background) policy_.mode = FaultTolerance::kFailfast;
+  }
+
+  void Start();
+
+ private:
+  struct Attempt {
+    size_t index = 0;
+    std::shared_ptr<CircuitBreaker> breaker;
+    rpc::ClientContext ctx;
+    std::unique_ptr<Message> response;
+    SteadyClockT::time_point started;
+    bool finished = false;   // guarded by mu_
+    bool cancelled = false;  // by this call: a loser, or the caller cancelled
+  };
+
+  Status Admit();
+  Status LaunchLocked();
+  Status StartSelectedLocked();
+  Status StartAttemptLocked(size_t index, std::shared_ptr<CircuitBreaker> breaker);
+  void OnAttemptDone(Attempt* a, Status st);
+  bool MayRetryLocked(const Status& st);
+  void ArmHedgeLocked();
+  void OnHedgeTimer(int armed_at);
+  void OnCallerCancel();
+  // Marks the call finished, cancels the attempts still in flight and
+  // completes it (on the timer thread when `post`).
+  void FinishLocked(std::unique_lock<std::mutex>& lock, Status st, Attempt* winner, bool post);
+  void Complete(Status st, Attempt* winner);
+  Status OnError(Status st);
+  void Bump(std::atomic<uint64_t> MethodCounters::*counter) {
+    if (!args_.background) MethodCounters::Bump(args_.state->counters.*counter);
+  }
+
+  const std::shared_ptr<ClusterChannel::Core> core_;
+  CallArgs args_;
+  const rpc::MethodSpec spec_;  // views of args_'s strings
+  CallPolicy policy_;
+  const bool idempotent_;
+  ConcurrencyPermit permit_;
+  bool breaker_taken_ = false;  // the method breaker let this call through
+  bool hook_set_ = false;       // our cancel hook is on the caller's context
+  ProviderSetPtr set_;          // one snapshot for every attempt
+  std::string hash_key_;
+  bool has_deadline_ = false;
+  SteadyClockT::time_point deadline_;
+
+  std::mutex mu_;
+  bool finished_ = false;
+  bool caller_cancelled_ = false;
+  LocalCause cause_ = LocalCause::kNone;
+  ExclusionSet tried_;
+  int attempts_ = 0;
+  int in_flight_ = 0;
+  Status error_;             // the last failure (broadcast: the first)
+  Attempt* winner_ = nullptr;  // broadcast: the first success
+  std::vector<std::unique_ptr<Attempt>> attempts_list_;
+};
+
+void ClusterCall::Start() {
+  Status admitted = Admit();
+  if (!admitted.ok()) {
+    std::unique_lock lock(mu_);
+    FinishLocked(lock, std::move(admitted), nullptr, true);
+    return;
+  }
+  const ClusterChannelOptions& o = core_->options();
+  if (const std::string* key = rpc::FindMetadata(args_.ctx->metadata(), o.hash_key_metadata)) hash_key_ = *key;
+  std::chrono::milliseconds timeout = args_.ctx->timeout().count() > 0 ? args_.ctx->timeout() : o.timeout;
+  if (timeout.count() > 0) {
+    has_deadline_ = true;
+    deadline_ = SteadyClockT::now() + timeout;
+  }
+  if (!args_.background) core_->retry_budget().OnRequest();
+  auto self = shared_from_this();
+  hook_set_ = args_.ctx->SetCancelHook([self] { self->OnCallerCancel(); });
+  std::unique_lock lock(mu_);
+  if (finished_) return;  // the caller cancelled in between
+  if (!hook_set_) {
+    caller_cancelled_ = true;
+    FinishLocked(lock, Cancelled("call cancelled before it started"), nullptr, true);
+    return;
+  }
+  Status st = LaunchLocked();
+  if (!st.ok() && in_flight_ == 0) FinishLocked(lock, std::move(st), nullptr, true);
+}
+
+Status ClusterCall::Admit() {
+  if (args_.background) {
+    set_ = core_->snapshot();
+  } else {
+    MethodState& m = *args_.state;
+    Bump(&MethodCounters::calls);
+    // Local limits answer at once: queueing here would only move the
+    // overload from the provider to this process.
+    if (m.rate && !m.rate->TryAcquire()) {
+      Bump(&MethodCounters::rejected);
+      cause_ = LocalCause::kRejected;
+      return ResourceExhausted("rate limit of " + args_.method + " exceeded");
+    }
+    permit_ = m.concurrency.TryAcquire();
+    if (!permit_) {
+      Bump(&MethodCounters::rejected);
+      cause_ = LocalCause::kRejected;
+      return ResourceExhausted("concurrency limit of " + args_.method + " (" +
+                               std::to_string(m.concurrency.limit()) + ") reached");
+    }
+    if (m.breaker) {
+      if (!m.breaker->Allow()) {
+        Bump(&MethodCounters::short_circuited);
+        cause_ = LocalCause::kBreakerOpen;
+        return Unavailable("circuit breaker of " + args_.method + " is open");
+      }
+      breaker_taken_ = true;
+    }
+    set_ = core_->snapshot();
+  }
+  if (!set_ || set_->empty()) return Unavailable("no provider of " + core_->service() + " known");
+  return Status();
+}
+
+Status ClusterCall::LaunchLocked() {
+  switch (policy_.mode) {
+    case FaultTolerance::kBroadcast: {
+      // Everyone, whatever their breakers say: a broadcast (cache
+      // invalidation, config push) must reach every provider or fail.
+      Status first;
+      for (size_t i = 0; i < set_->size(); ++i) {
+        Status st = StartAttemptLocked(i, core_->BreakerOf((*set_)[i].address));
+        if (!st.ok() && first.ok()) first = st;
+      }
+      if (!first.ok() && error_.ok()) error_ = first;
+      return in_flight_ > 0 ? Status() : first;
+    }
+    case FaultTolerance::kForking: {
+      int forks = std::clamp<int>(policy_.forks, 1, static_cast<int>(set_->size()));
+      Status st;
+      for (int k = 0; k < forks && st.ok(); ++k) st = StartSelectedLocked();
+      return in_flight_ > 0 ? Status() : st;
+    }
+    default: {
+      Status st = StartSelectedLocked();
+      if (st.ok()) ArmHedgeLocked();
+      return st;
+    }
+  }
+}
+
+Status ClusterCall::StartSelectedLocked() {
+  if (has_deadline_ && SteadyClockT::now() >= deadline_)
+    return DeadlineExceeded("deadline passed after " + std::to_string(attempts_) + " attempts");
+  // A lone provider may be tried again: there is nowhere else to go.
+  if (set_->size() == 1) tried_.Clear();
+  std::shared_ptr<CircuitBreaker> breaker;
+  bool all_blocked = false;
+  Result<size_t> pick = core_->Select(*set_, tried_, hash_key_, policy_.mode == FaultTolerance::kAvailable,
+                                      &breaker, &all_blocked);
+  if (!pick.ok()) {
+    if (all_blocked && attempts_ == 0) cause_ = LocalCause::kBreakerOpen;
+    return pick.status();
+  }
+  return StartAttemptLocked(*pick, std::move(breaker));
+}
+
+Status ClusterCall::StartAttemptLocked(size_t index, std::shared_ptr<CircuitBreaker> breaker) {
+  const std::string& address = (*set_)[index].address;
+  std::shared_ptr<rpc::Channel> channel = core_->ChannelFor(address);
+  if (!channel) return Unavailable("provider " + address + " left, or the channel is closed");
+  auto a = std::make_unique<Attempt>();
+  a->index = index;
+  a->breaker = std::move(breaker);
+  a->response.reset(args_.response->New());
+  for (const auto& [k, v] : args_.ctx->metadata()) a->ctx.AddMetadata(k, v);
+  a->ctx.set_attachment(args_.ctx->attachment());
+  a->ctx.set_compression(args_.ctx->compression());
+  a->ctx.set_trace(args_.ctx->trace());
+  // The attempt's timeout: its own limit, cut to what is left of the call's
+  // deadline, so retries never extend it.
+  std::chrono::milliseconds t = policy_.attempt_timeout;
+  if (has_deadline_) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - SteadyClockT::now());
+    t = t.count() > 0 ? std::min(t, left) : left;
+    if (t.count() <= 0) return DeadlineExceeded("deadline passed before attempt " + std::to_string(attempts_ + 1));
+  }
+  a->ctx.set_timeout(t);
+  a->started = SteadyClockT::now();
+  tried_.Add(index);
+  set_->stats(index).OnStart();
+  ++in_flight_;
+  ++attempts_;
+  Attempt* raw = a.get();
+  attempts_list_.push_back(std::move(a));
+  // Safe under mu_: a channel never runs `done` inside CallMethod.
+  channel->CallMethod(spec_, &raw->ctx, *args_.request, raw->response.get(),
+                      [self = shared_from_this(), raw](Status st) { self->OnAttemptDone(raw, std::move(st)); });
+  return Status();
+}
+
+void ClusterCall::OnAttemptDone(Attempt* a, Status st) {
+  bool cancelled_by_us;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_by_us = a->cancelled;
+  }
+  const std::string& address = (*set_)[a->index].address;
+  // CANCELLED we did not ask for: the provider's channel was dropped because
+  // it left the registry. For the caller that provider is unavailable.
+  if (st.code() == Code::kCancelled && !cancelled_by_us)
+    st = Unavailable("provider " + address + " left: " + st.message());
+  set_->stats(a->index).OnFinish(SteadyClockT::now() - a->started, st.ok());
+  if (!cancelled_by_us) core_->RecordAttempt(address, a->breaker.get(), st.code());
+
+  std::unique_lock lock(mu_);
+  a->finished = true;
+  --in_flight_;
+  if (finished_) return;
+  if (policy_.mode == FaultTolerance::kBroadcast) {
+    if (st.ok() && winner_ == nullptr) winner_ = a;
+    if (!st.ok() && error_.ok()) error_ = st;
+    if (in_flight_ == 0) FinishLocked(lock, error_, error_.ok() ? winner_ : nullptr, false);
+    return;
+  }
+  if (st.ok()) {
+    FinishLocked(lock, std::move(st), a, false);
+    return;
+  }
+  error_ = std::move(st);
+  if (MayRetryLocked(error_)) {
+    Status retry = StartSelectedLocked();
+    if (retry.ok()) {
+      Bump(&MethodCounters::retries);
+      ArmHedgeLocked();
+      return;
+    }
+    // Nothing left to retry on: the attempt's own error says more.
+  }
+  if (in_flight_ == 0) FinishLocked(lock, error_, nullptr, false);
+  // else a fork or a hedge may still win
+}
+
+bool ClusterCall::MayRetryLocked(const Status& st) {
+  if (has_deadline_ && SteadyClockT::now() >= deadline_) return false;
+  const ClusterChannelOptions& o = core_->options();
+  switch (policy_.mode) {
+    case FaultTolerance::kAvailable:
+      // Not up: the next in line. Nothing was served, so no budget needed.
+      return st.code() == Code::kUnavailable && tried_.size() < set_->size();
+    case FaultTolerance::kFailover:
+      return attempts_ - 1 < policy_.retries &&
+             IsRetryable(st.code(), idempotent_, o.retryable_codes, o.idempotent_retryable_codes) &&
+             core_->retry_budget().TryRetry();
+    default:
+      return false;
+  }
+}
+
+void ClusterCall::ArmHedgeLocked() {
+  if (policy_.mode != FaultTolerance::kFailover || policy_.hedge_delay.count() <= 0 || !idempotent_ ||
+      attempts_ - 1 >= policy_.retries)
+    return;
+  core_->RunAfter(policy_.hedge_delay, [self = shared_from_this(), armed_at = attempts_] {
+    self->OnHedgeTimer(armed_at);
+  });
+}
+
+void ClusterCall::OnHedgeTimer(int armed_at) {
+  std::unique_lock lock(mu_);
+  // Finished, or a newer attempt (a retry) armed its own timer.
+  if (finished_ || attempts_ != armed_at || in_flight_ == 0) return;
+  if (attempts_ - 1 >= policy_.retries || !core_->retry_budget().TryRetry()) return;
+  if (StartSelectedLocked().ok()) {
+    Bump(&MethodCounters::retries);
+    Bump(&MethodCounters::hedges);
+    ArmHedgeLocked();
+  }
+}
+
+void ClusterCall::OnCallerCancel() {
+  std::unique_lock lock(mu_);
+  if (finished_) return;
+  caller_cancelled_ = true;
+  FinishLocked(lock, Cancelled("call cancelled by the caller"), nullptr, true);
+}
+
+void ClusterCall::FinishLocked(std::unique_lock<std::mutex>& lock, Status st, Attempt* winner, bool post) {
+  finished_ = true;
+  std::vector<Attempt*> losers;
+  for (auto& a : attempts_list_)
+    if (!a->finished && a.get() != winner) {
+      a->cancelled = true;
+      losers.push_back(a.get());
+    }
+  lock.unlock();
+  // Outside mu_: a cancel may complete the attempt inline, which locks mu_.
+  for (Attempt* a : losers) a->ctx.Cancel();
+  if (post) {
+    core_->Post([self = shared_from_this(), st = std::move(st), winner]() mutable {
+      self->Complete(std::move(st), winner);
+    });
+  } else {
+    Complete(std::move(st), winner);
+  }
+}
+
+void ClusterCall::Complete(Status st, Attempt* winner) {
+  rpc::ClientContext& ctx = *args_.ctx;
+  if (winner) {
+    args_.response->GetReflection()->Swap(args_.response, winner->response.get());
+    ctx.mutable_response_metadata() = winner->ctx.response_metadata();
+    ctx.set_response_attachment(winner->ctx.response_attachment());
+  }
+  if (hook_set_) ctx.SetCancelHook(nullptr);
+  if (breaker_taken_) {
+    switch (ClassifyHealth(st.code())) {
+      case HealthVerdict::kHealthy: args_.state->breaker->OnSuccess(); break;
+      case HealthVerdict::kFailure: args_.state->breaker->OnFailure(); break;
+      case HealthVerdict::kTimeout: args_.state->breaker->OnTimeout(); break;
+      case HealthVerdict::kIgnore: break;
+    }
+  }
+  if (!args_.background) st = OnError(std::move(st));
+  Bump(st.ok() ? &MethodCounters::succeeded : &MethodCounters::failed);
+  permit_.Release();
+  auto done = std::move(args_.done);
+  done(std::move(st));
+}
+
+// What the mode and the fallback hook make of a failed call.
+Status ClusterCall::OnError(Status st) {
+  if (st.ok() || caller_cancelled_) return st;
+  const ClusterChannelOptions& o = core_->options();
+  if (o.fallback && (cause_ != LocalCause::kNone || st.code() == Code::kDeadlineExceeded)) {
+    Bump(&MethodCounters::fallbacks);
+    return o.fallback(spec_, *args_.request, args_.response, st);
+  }
+  if (policy_.mode == FaultTolerance::kFailsafe) {
+    spdlog::warn("failsafe {}/{}: {} (returned OK, empty)", args_.service, args_.method, st.ToString());
+    args_.response->Clear();
+    Bump(&MethodCounters::failsafe_swallowed);
+    return Status();
+  }
+  if (policy_.mode == FaultTolerance::kFailback && attempts_ > 0 &&
+      IsRetryable(st.code(), idempotent_, o.retryable_codes, o.idempotent_retryable_codes) &&
+      core_->failback().Enqueue(args_.state, spec_, *args_.ctx, *args_.request, *args_.response)) {
+    args_.response->Clear();
+    Bump(&MethodCounters::failback_queued);
+    return Status();
+  }
+  return st;
+}
+
+}  // namespace
+
+void StartClusterCall(std::shared_ptr<ClusterChannel::Core> core, CallArgs args) {
+  std::make_shared<ClusterCall>(std::move(core), std::move(args))->Start();
+}
+
+}  // namespace dougong::cluster

@@ -1,0 +1,119 @@
+#include "dougong/cluster/cluster_channel.h"
+
+#include <fmt/format.h>
+
+#include "cluster/channel/channel_core.h"
+#include "cluster/channel/cluster_call.h"
+#include "cluster/channel/method_state.h"
+
+namespace dougong::cluster {
+namespace {
+
+Status CheckPolicy(const CallPolicy& p, const std::string& where) {
+  auto bad = [&](std::string_view what) { return InvalidArgument(where + ": " + std::string(what)); };
+  if (p.retries < 0) return bad("retries must be >= 0");
+  if (p.forks < 1) return bad("forks must be >= 1");
+  if (p.attempt_timeout.count() < 0) return bad("attempt_timeout must be >= 0");
+  if (p.hedge_delay.count() < 0) return bad("hedge_delay must be >= 0");
+  if (!(p.rate_limit_qps >= 0) || !(p.rate_limit_burst >= 0)) return bad("rate limits must be >= 0");
+  if (p.failback_interval.count() <= 0) return bad("failback_interval must be > 0");
+  if (p.failback_retries < 0) return bad("failback_retries must be >= 0");
+  return Status();
+}
+
+}  // namespace
+
+Status ClusterChannelOptions::Validate() const {
+  if (Status st = CheckPolicy(policy, "policy"); !st.ok()) return st;
+  for (const auto& [name, p] : method_policies)
+    if (Status st = CheckPolicy(p, "method_policies[" + name + "]"); !st.ok()) return st;
+  if (auto lb = NewLoadBalancer(load_balancer, balancer); !lb.ok()) return lb.status();
+  if (timeout.count() < 0) return InvalidArgument("timeout must be >= 0");
+  if (Status st = retry_budget.Validate(); !st.ok()) return st;
+  if (method_breaker)
+    if (Status st = method_breaker->Validate(); !st.ok()) return st;
+  if (provider_breaker)
+    if (Status st = provider_breaker->Validate(); !st.ok()) return st;
+  if (outlier)
+    if (Status st = outlier->Validate(); !st.ok()) return st;
+  return Status();
+}
+
+Result<std::shared_ptr<ClusterChannel>> ClusterChannel::Create(std::string_view naming_url, std::string_view service,
+                                                               ClusterChannelOptions options) {
+  auto naming = NamingService::FromUrl(naming_url);
+  if (!naming.ok()) return naming.status();
+  return Create(std::move(*naming), service, std::move(options));
+}
+
+Result<std::shared_ptr<ClusterChannel>> ClusterChannel::Create(std::shared_ptr<NamingService> naming,
+                                                               std::string_view service,
+                                                               ClusterChannelOptions options) {
+  if (!naming) return InvalidArgument("no naming service");
+  if (service.empty()) return InvalidArgument("empty service name");
+  if (Status st = options.Validate(); !st.ok()) return st;
+  auto balancer = NewLoadBalancer(options.load_balancer, options.balancer);
+  if (!balancer.ok()) return balancer.status();
+  auto core = std::make_shared<Core>(std::string(service), std::move(options), std::move(*balancer));
+  auto channel = std::make_shared<ClusterChannel>(core, naming);
+  // The listener holds the core weakly: the channel unsubscribes before the
+  // core goes, but a notification already running must not keep it alive.
+  std::weak_ptr<Core> weak = core;
+  auto id = naming->Subscribe(service, [weak](const ProviderSetPtr& set) {
+    if (auto c = weak.lock()) c->Update(set);
+  });
+  if (!id.ok()) return id.status();
+  channel->subscription_ = *id;
+  return channel;
+}
+
+ClusterChannel::ClusterChannel(std::shared_ptr<Core> core, std::shared_ptr<NamingService> naming)
+    : core_(std::move(core)), naming_(std::move(naming)) {}
+
+ClusterChannel::~ClusterChannel() {
+  if (subscription_ != 0) (void)naming_->Unsubscribe(subscription_);
+  core_->Shutdown();
+}
+
+void ClusterChannel::CallMethod(const rpc::MethodSpec& method, rpc::ClientContext* ctx, const Message& request,
+                                Message* response, Done done) {
+  CallArgs args;
+  args.service = std::string(method.service);
+  args.method = std::string(method.method);
+  args.idempotent = method.idempotent;
+  args.ctx = ctx;
+  args.request = &request;
+  args.response = response;
+  args.done = std::move(done);
+  args.state = core_->Method(method.method);
+  StartClusterCall(core_, std::move(args));
+}
+
+bool ClusterChannel::WaitForProviders(size_t count, std::chrono::milliseconds timeout) {
+  return core_->WaitForProviders(count, timeout);
+}
+
+ProviderSetPtr ClusterChannel::providers() const { return core_->snapshot(); }
+ClusterChannelStatus ClusterChannel::Snapshot() const { return core_->Snapshot(); }
+const std::string& ClusterChannel::service() const { return core_->service(); }
+
+std::string FormatClusterStatus(const ClusterChannelStatus& s) {
+  std::string out = fmt::format("cluster {} lb={} providers={} retry_budget(requests={} retries={} balance={} "
+                                "refused={}) failback(pending={} succeeded={} given_up={})\n",
+                                s.service, s.load_balancer, s.providers.size(), s.retry_budget.requests,
+                                s.retry_budget.retries, s.retry_budget.balance, s.retry_budget.refused,
+                                s.failback_pending, s.failback_succeeded, s.failback_given_up);
+  for (const auto& p : s.providers)
+    out += fmt::format("  provider {} weight={} active={} ewma_us={} ok={} failed={} ejected={} breaker={}\n",
+                       p.address, p.weight, p.active, p.ewma_latency.count() / 1000, p.succeeded, p.failed,
+                       p.ejected, p.breaker ? BreakerStateName(p.breaker->state) : "none");
+  for (const auto& m : s.methods)
+    out += fmt::format("  method {} mode={} calls={} ok={} failed={} retries={} hedges={} rejected={} "
+                       "short_circuited={} fallbacks={} failsafe={} failback={} in_flight={} breaker={}\n",
+                       m.method, FaultToleranceName(m.mode), m.calls, m.succeeded, m.failed, m.retries, m.hedges,
+                       m.rejected, m.short_circuited, m.fallbacks, m.failsafe_swallowed, m.failback_queued,
+                       m.in_flight, m.breaker ? BreakerStateName(m.breaker->state) : "none");
+  return out;
+}
+
+}  // namespace dougong::cluster
