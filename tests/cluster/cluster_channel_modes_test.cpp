@@ -159,7 +159,8 @@ TEST_F(ClusterChannelTest, FailbackRetriesInTheBackgroundUntilTheProviderIsBack)
   EXPECT_EQ(MethodStatus(*ch).failback_queued, 1u);
   EXPECT_EQ(ch->Snapshot().failback_pending, 1u);
 
-  std::this_thread::sleep_for(250ms);  // a retry or two fail while it is down
+  // Background retries fail while the provider is down...
+  ASSERT_TRUE(WaitUntil([&] { return ch->Snapshot().failback_retries_failed >= 2; }));
   P(0).Restart();
   ASSERT_TRUE(WaitUntil([&] { return ch->Snapshot().failback_succeeded == 1; }));
   EXPECT_EQ(P(0).service.calls.load(), 1);

@@ -178,6 +178,7 @@ struct ClusterChannelStatus {
   uint64_t failback_pending = 0;
   uint64_t failback_succeeded = 0;
   uint64_t failback_given_up = 0;
+  uint64_t failback_retries_failed = 0;  // background attempts that failed
 };
 
 // The snapshot as text (one line per provider and per method), for a

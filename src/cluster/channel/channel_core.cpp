@@ -257,6 +257,7 @@ ClusterChannelStatus ClusterChannel::Core::Snapshot() const {
   s.failback_pending = failback_.pending();
   s.failback_succeeded = failback_.succeeded();
   s.failback_given_up = failback_.given_up();
+  s.failback_retries_failed = failback_.retries_failed();
   return s;
 }
 

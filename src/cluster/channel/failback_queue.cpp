@@ -77,6 +77,7 @@ void FailbackQueue::Retry(std::shared_ptr<Task> task) {
   args.background = true;
   args.done = [this, task](Status st) {
     if (st.ok()) return Finish(true);
+    retries_failed_.fetch_add(1, std::memory_order_relaxed);
     if (task->retries_done < task->state->policy.failback_retries && !core_.closing()) return Schedule(task);
     spdlog::warn("failback {}/{}: gave up after {} retries: {}", task->service, task->method,
                  task->retries_done, st.ToString());

@@ -29,6 +29,7 @@ class FailbackQueue {
   uint64_t pending() const { return pending_.load(std::memory_order_relaxed); }
   uint64_t succeeded() const { return succeeded_.load(std::memory_order_relaxed); }
   uint64_t given_up() const { return given_up_.load(std::memory_order_relaxed); }
+  uint64_t retries_failed() const { return retries_failed_.load(std::memory_order_relaxed); }
 
  private:
   struct Task;
@@ -41,6 +42,7 @@ class FailbackQueue {
   std::atomic<uint64_t> pending_{0};
   std::atomic<uint64_t> succeeded_{0};
   std::atomic<uint64_t> given_up_{0};
+  std::atomic<uint64_t> retries_failed_{0};  // background attempts that failed
 };
 
 }  // namespace dougong::cluster
