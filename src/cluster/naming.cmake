@@ -1,5 +1,5 @@
 # dougong_naming: service registration and discovery by URL (zk://, list://,
-# file://, dns://). Apart from dougong_cluster because it needs the ZooKeeper
+# file://, dns://, multicast://). Apart from dougong_cluster because it needs the ZooKeeper
 # client (and so the big dougong library), spdlog and libresolv, which the
 # load balancers must not pull in. Included from src/cluster/CMakeLists.txt.
 add_library(dougong_naming STATIC
@@ -7,6 +7,9 @@ add_library(dougong_naming STATIC
   ${CMAKE_CURRENT_LIST_DIR}/naming/dns_naming.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/file_naming.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/listed_naming.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/naming/multicast_codec.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/naming/multicast_naming.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/naming/multicast_socket.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/naming.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/provider_codec.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/subscriber_set.cpp

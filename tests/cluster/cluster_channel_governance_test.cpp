@@ -1,15 +1,12 @@
 // ClusterChannel's guards: retry budget, method and provider breakers,
-// rate and concurrency limits with the fallback hook, hedging, and
-// discovery through zk:// against an in-process keeper.
+// rate and concurrency limits with the fallback hook, and hedging
+// (cluster_channel_zk_test.cpp has discovery through zk://).
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
 #include "cluster_channel_test_util.h"
-#include "dougong/keeper/server.h"
-#include "naming_test_util.h"
 
 namespace dougong::cluster::testing {
 namespace {
@@ -186,62 +183,6 @@ TEST_F(ClusterChannelTest, HedgingSendsABackupAfterTheDelay) {
   r = CallEcho(*plain);
   EXPECT_EQ(r.status.code(), Code::kDeadlineExceeded);
   EXPECT_EQ(MethodStatus(*plain).hedges, 0u);
-}
-
-// Providers registered in a keeper started in this process.
-class ClusterChannelZk : public ClusterChannelTest {
- protected:
-  void SetUp() override {
-    ClusterChannelTest::SetUp();
-    dir_ = FreshTestDir("dougong_cluster_channel_zk_");
-    keeper::KeeperOptions k;
-    k.host = "127.0.0.1";
-    k.port = 0;
-    k.admin_port = 0;
-    k.data_dir = dir_.string();
-    k.tick_ms = 200;
-    k.io_threads = 1;
-    auto server = keeper::KeeperServer::Start(k);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    keeper_ = std::move(*server);
-    url_ = "zk://127.0.0.1:" + std::to_string(keeper_->port()) + "/dougong-test?session_timeout_ms=2000";
-  }
-  void TearDown() override {
-    keeper_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<keeper::KeeperServer> keeper_;
-  std::string url_;
-};
-
-TEST_F(ClusterChannelZk, DiscoversProvidersAndFollowsTheRegistry) {
-  std::vector<std::shared_ptr<Registry>> registries;
-  for (size_t i = 0; i < 3; ++i) {
-    auto reg = Registry::FromUrl(url_);
-    ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-    ProviderRegistration r;
-    r.service = kEchoService;
-    r.provider.address = P(i).address();
-    r.provider.warmup_ms = 0;  // equal weights at once, for exact round robin
-    r.methods = {"Echo"};
-    ASSERT_TRUE((*reg)->Register(r).ok());
-    registries.push_back(*reg);
-  }
-  ClusterChannelOptions o = BaseOptions();
-  o.load_balancer = "roundrobin";
-  auto ch = MakeChannel(o, url_);
-  ASSERT_TRUE(ch->WaitForProviders(3, 10s));
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(CallEcho(*ch).status.ok());
-  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(P(i).service.calls.load(), 2);
-
-  // Deregistered: no more traffic, and its channel is dropped.
-  ASSERT_TRUE(registries[0]->Deregister(kEchoService, P(0).address()).ok());
-  ASSERT_TRUE(WaitUntil([&] { return ch->providers()->size() == 2; }));
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(CallEcho(*ch).status.ok());
-  EXPECT_EQ(P(0).service.calls.load(), 2);
-  EXPECT_EQ(P(1).service.calls + P(2).service.calls, 10);
 }
 
 }  // namespace

@@ -35,7 +35,16 @@ Code FromUrlCode(const std::string& url) { return NamingService::FromUrl(url).st
 TEST(NamingUrl, BadUrlsAreRefusedWithTheReason) {
   EXPECT_EQ(FromUrlCode("127.0.0.1:80"), Code::kInvalidArgument);  // no scheme
   EXPECT_EQ(FromUrlCode("consul://x:1"), Code::kInvalidArgument);
-  EXPECT_EQ(FromUrlCode("multicast://224.0.0.1:1234"), Code::kUnimplemented);
+  // multicast:// URLs that fail before a socket is opened (the working ones
+  // run in a network namespace: naming_multicast_test.cpp).
+  EXPECT_EQ(FromUrlCode("multicast://10.0.0.1:1234"), Code::kInvalidArgument);       // not multicast
+  EXPECT_EQ(FromUrlCode("multicast://239.1.1.1"), Code::kInvalidArgument);           // no port
+  EXPECT_EQ(FromUrlCode("multicast://[ff02::1]:1234"), Code::kInvalidArgument);      // IPv4 only
+  EXPECT_EQ(FromUrlCode("multicast://239.1.1.1:1234/x"), Code::kInvalidArgument);
+  EXPECT_EQ(FromUrlCode("multicast://239.1.1.1:1234?interval_ms=100&ttl_ms=50"), Code::kInvalidArgument);
+  EXPECT_EQ(FromUrlCode("multicast://239.1.1.1:1234?hops=300"), Code::kInvalidArgument);
+  EXPECT_EQ(FromUrlCode("multicast://239.1.1.1:1234?interface=eth0"), Code::kInvalidArgument);
+  EXPECT_EQ(Registry::FromUrl("multicast://239.1.1.1:1234?ttl=5").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(FromUrlCode("list://"), Code::kInvalidArgument);
   EXPECT_EQ(FromUrlCode("list://host"), Code::kInvalidArgument);           // no port
   EXPECT_EQ(FromUrlCode("list://host:99999"), Code::kInvalidArgument);     // port range

@@ -58,6 +58,10 @@ class SnapshotRecorder {
     std::lock_guard lock(mu_);
     return snapshots_.size();
   }
+  std::vector<ProviderSetPtr> all() {
+    std::lock_guard lock(mu_);
+    return snapshots_;
+  }
 
   static std::set<std::string> Addresses(const ProviderSet& s) {
     std::set<std::string> out;

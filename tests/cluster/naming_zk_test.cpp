@@ -1,7 +1,8 @@
-// zk:// against a keeper started in this process on a free loopback port:
-// registration, discovery, a provider's session ending, a registry outage
-// (the list is kept), a restart (re-sync) and a registry that lost its data
-// (sessions expire; registrations are re-created).
+// zk:// against each kind of registry (registry_server.h): keeper started in
+// this process, and Apache ZooKeeper started as a child process, both on a
+// free loopback port: registration, discovery, a provider's session ending,
+// a registry outage (the list is kept), a restart (re-sync) and a registry
+// that lost its data (sessions expire; registrations are re-created).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -13,9 +14,9 @@
 #include <string>
 
 #include "dougong/cluster/naming.h"
-#include "dougong/keeper/server.h"
 #include "dougong/zk/client.h"
 #include "naming_test_util.h"
+#include "registry_server.h"
 
 namespace dougong::cluster {
 namespace {
@@ -25,30 +26,15 @@ using testing::SnapshotRecorder;
 
 constexpr char kService[] = "test.Echo";
 
-class NamingZk : public ::testing::Test {
+class NamingZk : public ::testing::TestWithParam<testing::RegistryKind> {
  protected:
+  static void TearDownTestSuite() { testing::SharedRegistryServers::StopAll(); }
   void SetUp() override {
-    base_ = testing::FreshTestDir("dougong_naming_zk_");
-    StartKeeper("data1", 0);
-    url_ = "zk://127.0.0.1:" + std::to_string(port_) + "/dougong-test?session_timeout_ms=2000";
-  }
-  void TearDown() override {
-    keeper_.reset();
-    std::filesystem::remove_all(base_);
-  }
-
-  void StartKeeper(const std::string& data, int port) {
-    keeper::KeeperOptions o;
-    o.host = "127.0.0.1";
-    o.port = port;
-    o.admin_port = 0;
-    o.data_dir = (base_ / data).string();
-    o.tick_ms = 200;  // session timeouts from 400 ms to 4 s
-    o.io_threads = 1;
-    auto server = keeper::KeeperServer::Start(o);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    keeper_ = std::move(*server);
-    port_ = keeper_->port();
+    server_ = testing::SharedRegistryServers::Get(GetParam());
+    ASSERT_NE(server_, nullptr);
+    port_ = server_->port();
+    root_ = testing::RootForThisTest();
+    url_ = "zk://" + server_->hosts() + root_ + "?session_timeout_ms=2000";
   }
 
   std::shared_ptr<Registry> NewRegistry() {
@@ -68,13 +54,13 @@ class NamingZk : public ::testing::Test {
     return r;
   }
 
-  std::filesystem::path base_;
-  std::unique_ptr<keeper::KeeperServer> keeper_;
+  testing::RegistryServer* server_ = nullptr;  // shared by the suite
   int port_ = 0;
+  std::string root_;
   std::string url_;
 };
 
-TEST_F(NamingZk, ProvidersComeAndGoAndAnOutageKeepsTheList) {
+TEST_P(NamingZk, ProvidersComeAndGoAndAnOutageKeepsTheList) {
   SnapshotRecorder rec;
   std::shared_ptr<Registry> a = NewRegistry();
   std::shared_ptr<Registry> b = NewRegistry();
@@ -95,11 +81,11 @@ TEST_F(NamingZk, ProvidersComeAndGoAndAnOutageKeepsTheList) {
   // Operators see the nodes, readable, and the consumer.
   auto zk = zk::ZkClient::Create("127.0.0.1:" + std::to_string(port_));
   ASSERT_TRUE(zk.ok());
-  auto data = (*zk)->GetData("/dougong-test/services/test.Echo/providers/10.0.0.1%3A8000");
+  auto data = (*zk)->GetData(root_ + "/services/test.Echo/providers/10.0.0.1%3A8000");
   ASSERT_TRUE(data.ok()) << data.status().ToString();
   EXPECT_NE(data->data.find("address=10.0.0.1:8000\nweight=50\n"), std::string::npos) << data->data;
   EXPECT_NE(data->stat.ephemeral_owner, 0);
-  auto consumers = (*zk)->GetChildren("/dougong-test/services/test.Echo/consumers");
+  auto consumers = (*zk)->GetChildren(root_ + "/services/test.Echo/consumers");
   ASSERT_TRUE(consumers.ok()) << consumers.status().ToString();
   EXPECT_EQ(consumers->children.size(), 1u);
   (void)(*zk)->Close();
@@ -115,14 +101,15 @@ TEST_F(NamingZk, ProvidersComeAndGoAndAnOutageKeepsTheList) {
   // The registry goes away: the consumer keeps its list, past its session
   // timeout (2 s), and no empty list is ever delivered.
   size_t delivered = rec.count();
-  keeper_.reset();
+  server_->Stop();
   EXPECT_FALSE(rec.WaitFor([](const ProviderSet& s) { return s.size() != 1; }, 3s));
   EXPECT_EQ(rec.count(), delivered);
 
   // Back on the same port and data. The clients went LOST while it was
   // down and started new sessions: A's registration replaces the node its
   // old session left, and the consumer re-reads and follows the registry.
-  StartKeeper("data1", port_);
+  server_->Restart();
+  ASSERT_TRUE(server_->running());
   std::shared_ptr<Registry> c = NewRegistry();
   ASSERT_TRUE(c);
   ASSERT_TRUE(c->Register(Reg("10.0.0.3:8000")).ok());
@@ -134,7 +121,7 @@ TEST_F(NamingZk, ProvidersComeAndGoAndAnOutageKeepsTheList) {
   ASSERT_TRUE(rec.WaitForAddresses({"10.0.0.3:8000"}));
 }
 
-TEST_F(NamingZk, RegistryThatLostItsDataGetsTheRegistrationsBack) {
+TEST_P(NamingZk, RegistryThatLostItsDataGetsTheRegistrationsBack) {
   SnapshotRecorder rec;
   std::shared_ptr<Registry> a = NewRegistry();
   ASSERT_TRUE(a);
@@ -148,14 +135,14 @@ TEST_F(NamingZk, RegistryThatLostItsDataGetsTheRegistrationsBack) {
   // (they have seen newer zxids than it has) until they go LOST. Then the
   // registry starts a new session and registers again; the consumer starts
   // a new session, re-arms its watch and re-reads.
-  keeper_.reset();
-  StartKeeper("data2", port_);
+  server_->StartFresh();
+  ASSERT_TRUE(server_->running());
   std::mutex mu;
   std::condition_variable cv;
   bool created = false;
   auto zk = zk::ZkClient::Create("127.0.0.1:" + std::to_string(port_));
   ASSERT_TRUE(zk.ok());
-  auto exists = (*zk)->Exists("/dougong-test/services/test.Echo/providers/10.0.0.1%3A8000",
+  auto exists = (*zk)->Exists(root_ + "/services/test.Echo/providers/10.0.0.1%3A8000",
                               [&](const zk::ZkWatchedEvent&) {
                                 std::lock_guard lock(mu);
                                 created = true;
@@ -174,6 +161,9 @@ TEST_F(NamingZk, RegistryThatLostItsDataGetsTheRegistrationsBack) {
   ASSERT_TRUE(rec.WaitForAddresses({"10.0.0.1:8000", "10.0.0.2:8000"}));
   (void)(*zk)->Close();
 }
+
+INSTANTIATE_TEST_SUITE_P(Registries, NamingZk, ::testing::ValuesIn(testing::kRegistryKinds),
+                         testing::RegistryKindName);
 
 }  // namespace
 }  // namespace dougong::cluster

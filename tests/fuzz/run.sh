@@ -7,7 +7,7 @@
 #
 # Exits non-zero if the build fails or a target finds a crash, leak, timeout
 # or undefined behaviour; the reproducer is left in build/fuzz/artifacts/.
-# Environment: FUZZ_JOBS (ninja -j, default 1), FUZZ_TARGETS (default all four),
+# Environment: FUZZ_JOBS (ninja -j, default 1), FUZZ_TARGETS (default all five),
 # FUZZ_BUILD_DIR (default <repo>/build/fuzz).
 set -euo pipefail
 
@@ -20,7 +20,7 @@ fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build/fuzz}"
-targets=(${FUZZ_TARGETS:-frame_decoder_fuzz http_request_fuzz jute_fuzz keeper_dispatch_fuzz})
+targets=(${FUZZ_TARGETS:-frame_decoder_fuzz http_request_fuzz jute_fuzz keeper_dispatch_fuzz multicast_datagram_fuzz})
 
 for tool in clang-14 clang++-14 cmake ninja; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (scripts/install-deps.sh test)" >&2; exit 2; }
@@ -44,6 +44,7 @@ for t in "${targets[@]}"; do
   echo "run.sh: fuzzing $t for ${seconds}s" >&2
   max_len=4096
   [ "$t" = frame_decoder_fuzz ] && max_len=16384  # frames spanning several read blocks
+  [ "$t" = multicast_datagram_fuzz ] && max_len=9000  # past the 8 KiB datagram limit
   set +e
   ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \

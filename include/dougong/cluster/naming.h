@@ -5,6 +5,8 @@
 //   list://10.0.0.1:8000,10.0.0.2:8000   a fixed list
 //   file:///etc/dougong/echo.providers?interval_ms=1000   reloaded on change
 //   dns://echo.internal:8000?interval_ms=5000   A/AAAA, re-resolved
+//   multicast://239.255.42.1:4700?interval_ms=1000   no central node; providers
+//                                  announce themselves (development)
 //
 //   auto naming = cluster::NamingService::FromUrl("zk://127.0.0.1:2181/dougong");
 //   auto id = (*naming)->Subscribe("pkg.Echo", [](const ProviderSetPtr& set) {
@@ -51,7 +53,8 @@ struct ProviderRegistration {
 // it when the registry lost it (ZooKeeper session expiry), until Deregister.
 class Registry {
  public:
-  // zk:// only: the other schemes are read-only (INVALID_ARGUMENT says so).
+  // zk:// and multicast://: the other schemes are read-only
+  // (INVALID_ARGUMENT says so).
   static Result<std::shared_ptr<Registry>> FromUrl(std::string_view url);
   virtual ~Registry() = default;
 

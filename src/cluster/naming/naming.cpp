@@ -6,6 +6,7 @@
 #include "cluster/naming/dns_naming.h"
 #include "cluster/naming/file_naming.h"
 #include "cluster/naming/listed_naming.h"
+#include "cluster/naming/multicast_naming.h"
 #include "cluster/naming/url.h"
 #include "cluster/naming/zk_naming.h"
 
@@ -53,20 +54,19 @@ Result<std::shared_ptr<NamingService>> NamingService::FromUrl(std::string_view t
     }
     return naming::NewDnsNaming(url->authority, *interval);
   }
-  if (url->scheme == "multicast") {
-    return Unimplemented("multicast:// is not implemented (development only; use list:// or file://)");
-  }
-  return InvalidArgument("unknown naming scheme '" + url->scheme + "' (known: zk, list, file, dns)");
+  if (url->scheme == "multicast") return naming::NewMulticastNaming(*url);
+  return InvalidArgument("unknown naming scheme '" + url->scheme + "' (known: zk, list, file, dns, multicast)");
 }
 
 Result<std::shared_ptr<Registry>> Registry::FromUrl(std::string_view text) {
   Result<naming::NamingUrl> url = naming::ParseNamingUrl(text);
   if (!url.ok()) return url.status();
   if (url->scheme == "zk") return Zk<Registry>(*url);
+  if (url->scheme == "multicast") return naming::NewMulticastRegistry(*url);
   if (url->scheme == "list" || url->scheme == "file" || url->scheme == "dns") {
-    return InvalidArgument(url->scheme + ":// is read-only: providers are listed by its owner, not registered (use zk://)");
+    return InvalidArgument(url->scheme + ":// is read-only: providers are listed by its owner, not registered (use zk:// or multicast://)");
   }
-  return InvalidArgument("unknown registry scheme '" + url->scheme + "' (known: zk)");
+  return InvalidArgument("unknown registry scheme '" + url->scheme + "' (known: zk, multicast)");
 }
 
 }  // namespace dougong::cluster

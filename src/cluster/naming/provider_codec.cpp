@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cluster/naming/text.h"
+#include "cluster/naming/url.h"
 
 namespace dougong::cluster::naming {
 
@@ -100,7 +101,7 @@ Result<KeyValues> DecodeKeyValues(std::string_view text) {
   return out;
 }
 
-std::string EncodeRegistration(const ProviderRegistration& r) {
+KeyValues RegistrationFields(const ProviderRegistration& r) {
   const Provider& p = r.provider;
   std::string methods;
   for (const std::string& m : r.methods) methods += (methods.empty() ? "" : ",") + m;
@@ -113,14 +114,12 @@ std::string EncodeRegistration(const ProviderRegistration& r) {
                       {"warmup_ms", std::to_string(p.warmup_ms)},
                       {"methods", methods}};
   for (const auto& [name, value] : p.tags) fields.emplace_back("tag." + name, value);
-  return EncodeKeyValues(fields);
+  return fields;
 }
 
-Result<ProviderRegistration> DecodeRegistration(std::string_view text) {
-  Result<KeyValues> fields = DecodeKeyValues(text);
-  if (!fields.ok()) return fields.status();
+Result<ProviderRegistration> RegistrationFromFields(const KeyValues& fields) {
   ProviderRegistration r;
-  for (const auto& [key, value] : *fields) {
+  for (const auto& [key, value] : fields) {
     if (key == "address") {
       r.provider.address = value;
     } else if (key == "methods") {
@@ -136,6 +135,30 @@ Result<ProviderRegistration> DecodeRegistration(std::string_view text) {
   }
   if (r.provider.address.empty()) return InvalidArgument("no address field");
   return r;
+}
+
+std::string EncodeRegistration(const ProviderRegistration& r) {
+  return EncodeKeyValues(RegistrationFields(r));
+}
+
+Result<ProviderRegistration> DecodeRegistration(std::string_view text) {
+  Result<KeyValues> fields = DecodeKeyValues(text);
+  if (!fields.ok()) return fields.status();
+  return RegistrationFromFields(*fields);
+}
+
+Status CheckServiceName(std::string_view service) {
+  if (service.empty() || service.find('/') != std::string_view::npos || service == "." || service == "..") {
+    return InvalidArgument("bad service name '" + std::string(service) + "'");
+  }
+  return Status::Ok();
+}
+
+Status CheckRegistration(const ProviderRegistration& r) {
+  if (Status st = CheckServiceName(r.service); !st.ok()) return st;
+  if (Status st = CheckHostPort(r.provider.address); !st.ok()) return st;
+  if (r.provider.weight < 0) return InvalidArgument("negative weight");
+  return Status::Ok();
 }
 
 std::string EncodeNodeName(std::string_view text) {

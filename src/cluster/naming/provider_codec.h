@@ -27,12 +27,23 @@ Status SetProviderField(Provider* p, std::string_view key, std::string_view valu
 std::string EncodeKeyValues(const KeyValues& fields);
 Result<KeyValues> DecodeKeyValues(std::string_view text);
 
-// A registration as node data: address, weight, zone, version, group,
-// start_time_ms, warmup_ms, methods (comma-separated), tag.NAME. Decoding
-// needs an address and ignores unknown keys, so newer writers can add
-// fields without breaking older readers.
+// A registration as fields: address, weight, zone, version, group,
+// start_time_ms, warmup_ms, methods (comma-separated), tag.NAME (the service
+// is not among them: ZooKeeper has it in the path, a datagram in its own
+// field). Reading needs an address and ignores unknown keys, so newer
+// writers can add fields without breaking older readers.
+KeyValues RegistrationFields(const ProviderRegistration& r);
+Result<ProviderRegistration> RegistrationFromFields(const KeyValues& fields);
+
+// The same as node data (EncodeKeyValues of the fields).
 std::string EncodeRegistration(const ProviderRegistration& r);
 Result<ProviderRegistration> DecodeRegistration(std::string_view text);
+
+// What Register accepts from any backend: a service name that can be a
+// node name ("" "." ".." and '/' refused), a host:port address, a weight
+// not below 0.
+Status CheckServiceName(std::string_view service);
+Status CheckRegistration(const ProviderRegistration& r);
 
 // Node names: every byte outside [A-Za-z0-9._~-] as %XX (upper-case hex), so
 // "10.0.0.1:8000" is "10.0.0.1%3A8000" and no name contains '/'.

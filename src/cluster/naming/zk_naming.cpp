@@ -11,6 +11,7 @@
 
 #include "cluster/naming/background_loop.h"
 #include "cluster/naming/provider_codec.h"
+#include "dougong/cluster/warmup.h"
 
 namespace dougong::cluster::naming {
 
@@ -20,12 +21,6 @@ namespace {
 // often, as a safety net for anything a watch could not tell (a read that
 // failed for another reason than a lost connection).
 constexpr auto kFullSyncInterval = std::chrono::seconds(60);
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string ConsumerId() {
   static std::atomic<int> instances{0};
@@ -198,9 +193,7 @@ Status ZkNaming::StartClient() {
 }
 
 Result<SubscriptionId> ZkNaming::Subscribe(std::string_view service, ProviderListener listener) {
-  if (service.empty() || service.find('/') != std::string_view::npos || service == "." || service == "..") {
-    return InvalidArgument("Subscribe: bad service name '" + std::string(service) + "'");
-  }
+  if (Status st = CheckServiceName(service); !st.ok()) return Status(st.code(), "Subscribe: " + st.message());
   SubscriptionId id = subscribers_.Add(service, std::move(listener));
   events_->Dirty(std::string(service));
   return id;
@@ -215,16 +208,11 @@ Status ZkNaming::Unsubscribe(SubscriptionId id) {
 }
 
 Status ZkNaming::Register(const ProviderRegistration& registration) {
-  const std::string& service = registration.service;
-  if (service.empty() || service.find('/') != std::string::npos || service == "." || service == "..") {
-    return InvalidArgument("Register: bad service name '" + service + "'");
-  }
-  if (Status st = CheckHostPort(registration.provider.address); !st.ok()) {
+  if (Status st = CheckRegistration(registration); !st.ok()) {
     return Status(st.code(), "Register: " + st.message());
   }
-  if (registration.provider.weight < 0) return InvalidArgument("Register: negative weight");
   ProviderRegistration r = registration;
-  if (r.provider.start_time_ms == 0) r.provider.start_time_ms = NowMs();
+  if (r.provider.start_time_ms == 0) r.provider.start_time_ms = SystemClockMs();
   std::lock_guard write(write_mu_);
   {
     std::lock_guard lock(mu_);
@@ -252,7 +240,7 @@ Status ZkNaming::WriteRegistration(zk::ZkClient& client, const ProviderRegistrat
 void ZkNaming::WriteConsumer(zk::ZkClient& client, const std::string& service) {
   KeyValues fields = {{"id", consumer_id_},
                       {"pid", std::to_string(::getpid())},
-                      {"start_time_ms", std::to_string(NowMs())}};
+                      {"start_time_ms", std::to_string(SystemClockMs())}};
   Status st = WriteEphemeral(client, layout_.Consumer(service, consumer_id_), EncodeKeyValues(fields));
   if (!st.ok()) spdlog::warn("naming: registering consumer of {}: {}", service, st.ToString());
 }
