@@ -70,7 +70,8 @@ TEST_P(NamingZk, ProvidersComeAndGoAndAnOutageKeepsTheList) {
 
   auto naming = NamingService::FromUrl(url_);
   ASSERT_TRUE(naming.ok()) << naming.status().ToString();
-  ASSERT_TRUE((*naming)->Subscribe(kService, rec.Listener()).ok());
+  auto id = (*naming)->Subscribe(kService, rec.Listener());
+  ASSERT_TRUE(id.ok());
   ASSERT_TRUE(rec.WaitForAddresses({"10.0.0.1:8000", "10.0.0.2:8000"}));
   const Provider& first = (*rec.latest())[0];
   EXPECT_EQ(first.weight, 50);
@@ -119,6 +120,28 @@ TEST_P(NamingZk, ProvidersComeAndGoAndAnOutageKeepsTheList) {
   ASSERT_TRUE(a->Deregister(kService, "10.0.0.1:8000").ok());
   EXPECT_EQ(a->Deregister(kService, "10.0.0.1:8000").code(), Code::kNotFound);
   ASSERT_TRUE(rec.WaitForAddresses({"10.0.0.3:8000"}));
+
+  // The last unsubscription drops the watch and the consumer node.
+  ASSERT_TRUE((*naming)->Unsubscribe(*id).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool changed = false;
+  auto watcher = zk::ZkClient::Create("127.0.0.1:" + std::to_string(port_));
+  ASSERT_TRUE(watcher.ok());
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (true) {
+    auto left = (*watcher)->GetChildren(root_ + "/services/test.Echo/consumers", [&](const zk::ZkWatchedEvent&) {
+      std::lock_guard lock(mu);
+      changed = true;
+      cv.notify_all();
+    });
+    ASSERT_TRUE(left.ok()) << left.status().ToString();
+    if (left->children.empty()) break;
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_until(lock, until, [&] { return changed; })) << "consumer node still there";
+    changed = false;
+  }
+  (void)(*watcher)->Close();
 }
 
 TEST_P(NamingZk, RegistryThatLostItsDataGetsTheRegistrationsBack) {
