@@ -87,15 +87,25 @@ TEST_P(ClusterChannelZk, CallsGoOnThroughARegistryOutage) {
   // The registries start new sessions and write their nodes again; the
   // channel re-reads and still sees all three, then follows a change.
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(CallEcho(*ch).status.ok());
-  ASSERT_TRUE(registries_[2]->Deregister(kEchoService, P(2).address()).ok());
-  ASSERT_TRUE(WaitUntil([&] { return ch->providers()->size() == 2; }, 15s));
+  // Its client may not be connected again yet (ZooKeeper takes a while to
+  // serve after its port opens): then the deletion is finished later.
+  Status gone = registries_[2]->Deregister(kEchoService, P(2).address());
+  ASSERT_TRUE(gone.ok() || gone.code() == Code::kUnavailable) << gone.ToString();
+  // Exactly the other two: right after the restart the list may briefly
+  // miss one that has not re-registered yet.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        ProviderSetPtr set = ch->providers();
+        return set->size() == 2 && (*set)[0].address != P(2).address() && (*set)[1].address != P(2).address();
+      },
+      15s));
   int before = P(2).service.calls.load();
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(CallEcho(*ch).status.ok());
   EXPECT_EQ(P(2).service.calls.load(), before);
   EXPECT_GT(calls, 10);
 }
 
-INSTANTIATE_TEST_SUITE_P(Registries, ClusterChannelZk, ::testing::ValuesIn(kRegistryKinds), RegistryKindName);
+INSTANTIATE_TEST_SUITE_P(Registries, ClusterChannelZk, ::testing::ValuesIn(kRegistryKinds), RegistryParamName);
 
 }  // namespace
 }  // namespace dougong::cluster::testing

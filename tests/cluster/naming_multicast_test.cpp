@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <regex>
 #include <string>
 
 #include "cluster/naming/multicast_codec.h"
@@ -365,9 +364,7 @@ TEST(MulticastNetns, RunsTheMulticastCasesInANetworkNamespace) {
   ASSERT_GT(::readlink("/proc/self/exe", exe, sizeof exe - 1), 0);
   int rc = RunShell(in + "env " + kNetnsEnv + "=" + ns + " " + exe + " --gtest_filter='MulticastInNetns.*'", &out);
   EXPECT_EQ(rc, 0) << out;
-  std::smatch passed;
-  ASSERT_TRUE(std::regex_search(out, passed, std::regex(R"(\[  PASSED  \] (\d+) test)"))) << out;
-  EXPECT_EQ(std::stoi(passed[1]), 3) << out;
+  EXPECT_NE(out.find("[  PASSED  ] 3 tests."), std::string::npos) << out;
   EXPECT_EQ(out.find("[  SKIPPED ]"), std::string::npos) << out;
 }
 

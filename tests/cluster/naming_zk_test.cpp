@@ -186,7 +186,7 @@ TEST_P(NamingZk, RegistryThatLostItsDataGetsTheRegistrationsBack) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Registries, NamingZk, ::testing::ValuesIn(testing::kRegistryKinds),
-                         testing::RegistryKindName);
+                         testing::RegistryParamName);
 
 }  // namespace
 }  // namespace dougong::cluster

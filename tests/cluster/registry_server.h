@@ -4,7 +4,7 @@
 // run their zk:// cases against both:
 //
 //   INSTANTIATE_TEST_SUITE_P(Registries, MySuite, ::testing::ValuesIn(kRegistryKinds),
-//                            RegistryKindName);
+//                            RegistryParamName);
 //
 // Both get the same settings: loopback, a free port, a fresh data dir, tick
 // 200 ms (session timeouts from 400 ms to 4 s). ZooKeeper is waited on by
@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -45,9 +46,14 @@ namespace dougong::cluster::testing {
 enum class RegistryKind { kKeeper, kZooKeeper };
 inline constexpr RegistryKind kRegistryKinds[] = {RegistryKind::kKeeper, RegistryKind::kZooKeeper};
 
-inline std::string RegistryKindName(const ::testing::TestParamInfo<RegistryKind>& info) {
-  return info.param == RegistryKind::kKeeper ? "keeper" : "zookeeper";
+inline const char* RegistryKindName(RegistryKind kind) {
+  return kind == RegistryKind::kKeeper ? "keeper" : "zookeeper";
 }
+inline std::string RegistryParamName(const ::testing::TestParamInfo<RegistryKind>& info) {
+  return RegistryKindName(info.param);
+}
+// For gtest's messages and ctest's test names ("GetParam() = zookeeper").
+inline void PrintTo(RegistryKind kind, std::ostream* os) { *os << RegistryKindName(kind); }
 
 // A port nobody listens on right now (closed again before it is used).
 inline int FreeLoopbackPort() {
@@ -255,8 +261,7 @@ class SharedRegistryServers {
     Slot& slot = Slots()[kind == RegistryKind::kKeeper ? 0 : 1];
     if (slot.server == nullptr) {
       slot.dir = std::filesystem::temp_directory_path() /
-                 ("dougong_registry_" + std::string(kind == RegistryKind::kKeeper ? "keeper_" : "zookeeper_") +
-                  std::to_string(::getpid()));
+                 ("dougong_registry_" + std::string(RegistryKindName(kind)) + "_" + std::to_string(::getpid()));
       std::filesystem::remove_all(slot.dir);
       std::filesystem::create_directories(slot.dir);
       slot.server = RegistryServer::Create(kind, slot.dir);

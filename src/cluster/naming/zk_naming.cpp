@@ -216,6 +216,7 @@ Status ZkNaming::Register(const ProviderRegistration& registration) {
   std::lock_guard write(write_mu_);
   {
     std::lock_guard lock(mu_);
+    unfinished_deletes_.erase({r.service, r.provider.address});
     registrations_[{r.service, r.provider.address}] = r;
   }
   return WriteRegistration(*client(), r);
@@ -230,7 +231,33 @@ Status ZkNaming::Deregister(std::string_view service, std::string_view address) 
     }
   }
   Status st = client()->Delete(layout_.Provider(service, address));
-  return st.code() == Code::kNotFound ? Status::Ok() : st;
+  if (st.ok() || st.code() == Code::kNotFound) return Status::Ok();
+  // Unreachable (or between sessions): consumers may still see the node
+  // until this is finished on reconnection, or its session ends.
+  std::lock_guard lock(mu_);
+  unfinished_deletes_.insert({std::string(service), std::string(address)});
+  return Status(st.code(), "Deregister: " + st.message() + " (the node is deleted once the registry is back)");
+}
+
+void ZkNaming::FinishDeletes(zk::ZkClient& client) {
+  std::lock_guard write(write_mu_);
+  std::set<std::pair<std::string, std::string>> pending;
+  {
+    std::lock_guard lock(mu_);
+    pending = unfinished_deletes_;
+  }
+  for (const auto& key : pending) {
+    std::string path = layout_.Provider(key.first, key.second);
+    Result<zk::ZkData> node = client.GetData(path);
+    Status st = node.ok() ? Status::Ok() : node.status();
+    // Only a node of this session: another session's node belongs to an
+    // earlier session of ours (it goes with it) or to another instance.
+    if (node.ok() && node->stat.ephemeral_owner == client.session_id()) st = client.Delete(path, node->stat.version);
+    if (!st.ok() && st.code() != Code::kNotFound) continue;  // still unreachable: next time
+    spdlog::info("naming: deregistration of {} for {} finished", key.second, key.first);
+    std::lock_guard lock(mu_);
+    unfinished_deletes_.erase(key);
+  }
 }
 
 Status ZkNaming::WriteRegistration(zk::ZkClient& client, const ProviderRegistration& r) {
@@ -281,6 +308,7 @@ void ZkNaming::Work() {
         spdlog::warn("naming: re-registering {} for {}: {}", r.provider.address, r.service, st.ToString());
       }
     }
+    FinishDeletes(*c);
     for (std::string& s : subscribers_.Services()) dirty.insert(std::move(s));
     // And the watches of services nobody listens to any more.
     for (const std::string& s : watched_) dirty.insert(s);

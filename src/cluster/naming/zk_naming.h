@@ -48,6 +48,8 @@ class ZkNaming : public NamingService, public Registry {
   void SyncService(const std::shared_ptr<zk::ZkClient>& client, const std::string& service);
   Status ReadProviders(zk::ZkClient& client, const std::string& service);
   Status WriteRegistration(zk::ZkClient& client, const ProviderRegistration& r);
+  // Finishes the deletions of unfinished_deletes_ that the registry now takes.
+  void FinishDeletes(zk::ZkClient& client);
   void WriteConsumer(zk::ZkClient& client, const std::string& service);
   std::shared_ptr<zk::ZkClient> client() const;
   // Being destroyed: calls fail because the client was closed, not worth a log line.
@@ -65,6 +67,9 @@ class ZkNaming : public NamingService, public Registry {
   uint64_t client_generation_ = 0;
   // Keyed by (service, address).
   std::map<std::pair<std::string, std::string>, ProviderRegistration> registrations_;
+  // Deregistered while the registry was unreachable: the node may still be
+  // there, held by this session; deleted on the next full sync.
+  std::set<std::pair<std::string, std::string>> unfinished_deletes_;
   // Serializes registration writes, so a re-registration by the worker
   // cannot re-create a node Deregister just deleted.
   std::mutex write_mu_;
