@@ -219,6 +219,7 @@ TEST(MulticastInNetns, ProvidersAnswerTheStartQueryAndSayGoodbye) {
   // No period within the test: what the consumer learns comes from the
   // answers to its query, the announcements on Register and the goodbyes.
   const std::string url = Url(4701, "?interval_ms=60000");
+  SnapshotRecorder rec, other_rec;  // outlive the naming service that calls them
   auto registry = Registry::FromUrl(url);
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   ASSERT_TRUE((*registry)->Register(Reg("10.0.0.1:8000", 50)).ok());
@@ -231,7 +232,6 @@ TEST(MulticastInNetns, ProvidersAnswerTheStartQueryAndSayGoodbye) {
   auto start = std::chrono::steady_clock::now();
   auto naming = NamingService::FromUrl(url);
   ASSERT_TRUE(naming.ok()) << naming.status().ToString();
-  SnapshotRecorder rec, other_rec;
   ASSERT_TRUE((*naming)->Subscribe(kService, rec.Listener()).ok());
   ASSERT_TRUE(rec.WaitForAddresses({"10.0.0.1:8000", "10.0.0.2:8000"}, 5s));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
@@ -266,9 +266,9 @@ TEST(MulticastInNetns, ProvidersAnswerTheStartQueryAndSayGoodbye) {
 TEST(MulticastInNetns, SilentProvidersExpireAndAnnouncedOnesStay) {
   REQUIRE_NAMESPACE();
   const std::string url = Url(4702, "?interval_ms=100&ttl_ms=400&wait_ms=50");
+  SnapshotRecorder rec;  // outlives the naming service that calls it
   auto naming = NamingService::FromUrl(url);
   ASSERT_TRUE(naming.ok()) << naming.status().ToString();
-  SnapshotRecorder rec;
   ASSERT_TRUE((*naming)->Subscribe(kService, rec.Listener()).ok());
   auto registry = Registry::FromUrl(url);
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
@@ -289,9 +289,9 @@ TEST(MulticastInNetns, SilentProvidersExpireAndAnnouncedOnesStay) {
 TEST(MulticastInNetns, BadStaleAndForeignDatagramsAreIgnored) {
   REQUIRE_NAMESPACE();
   const std::string url = Url(4703, "?wait_ms=50");
+  SnapshotRecorder rec;  // outlives the naming service that calls it
   auto naming = NamingService::FromUrl(url);
   ASSERT_TRUE(naming.ok()) << naming.status().ToString();
-  SnapshotRecorder rec;
   ASSERT_TRUE((*naming)->Subscribe(kService, rec.Listener()).ok());
   ASSERT_TRUE(rec.WaitForAddresses({}, 5s));
 
