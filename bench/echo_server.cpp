@@ -1,7 +1,11 @@
 // Dougong echo server for the benchmarks: serves the example EchoService
 // (examples/echo, target dougong_echo) with dougong::rpc::Server.
 //
-//   echo_server --port=N [--threads=N]
+//   echo_server --port=N [--threads=N] [--registry=zk://HOST:PORT/dougong]
+//
+// With --registry the server registers EchoService once it serves and
+// deregisters it before draining on SIGINT/SIGTERM (the provider side of
+// bench/compare_cluster.sh's deregistration timing).
 //
 // --threads sets ServerOptions::io_threads (0: one per core). Prints
 // "listening on PORT" once serving (port 0 picks a free port and prints the
@@ -14,6 +18,7 @@
 #include <cstdio>
 #include <string>
 
+#include "dougong/cluster/naming.h"
 #include "dougong/rpc/server.h"
 #include "bench_common.h"
 #include "echo_service.h"
@@ -25,6 +30,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "TCP port; 0 picks a free one")->default_val(0);
   app.add_option("--threads", threads, "I/O threads (ServerOptions::io_threads); 0: one per core")
       ->default_val(0);
+  std::string registry_url;
+  app.add_option("--registry", registry_url, "register with this registry (zk://...)");
   CLI11_PARSE(app, argc, argv);
 
   const sigset_t stop_signals = bench::BlockStopSignals();
@@ -41,11 +48,30 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echo_server: Start: %s\n", st.ToString().c_str());
     return 1;
   }
+  std::shared_ptr<dougong::cluster::Registry> registry;
+  const std::string address = "127.0.0.1:" + std::to_string(server.port());
+  if (!registry_url.empty()) {
+    auto r = dougong::cluster::Registry::FromUrl(registry_url);
+    if (!r.ok()) {
+      std::fprintf(stderr, "echo_server: --registry: %s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    registry = std::move(r).value();
+    dougong::cluster::ProviderRegistration reg;
+    reg.service = "dougong.example.EchoService";
+    reg.provider.address = address;
+    reg.methods = {"Echo"};
+    if (auto st = registry->Register(reg); !st.ok()) {
+      std::fprintf(stderr, "echo_server: Register: %s\n", st.ToString().c_str());
+      return 1;
+    }
+  }
   std::printf("listening on %d\n", server.port());
   std::fflush(stdout);
 
   int sig = bench::WaitForStopSignal(stop_signals);
   std::fprintf(stderr, "echo_server: signal %d, shutting down\n", sig);
+  if (registry) registry->Deregister("dougong.example.EchoService", address);
   server.Stop(std::chrono::seconds(2));
   server.Wait();
   return 0;
