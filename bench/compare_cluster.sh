@@ -16,6 +16,9 @@
 #
 # Environment (all optional):
 #   RUNS=3 DURATION=8 WARMUP=2 CONNECTIONS=2 OUTSTANDING=64 PAYLOAD=16
+#   CLUSTER_OUTSTANDING=3*OUTSTANDING   calls in flight through the cluster
+#                              channels, so each provider sees the load the
+#                              direct run gives its one provider
 #   LB=roundrobin              the cluster channel's balancer
 #   SESSION_TIMEOUT_MS=4000    providers' ZooKeeper session timeout
 #   PARTS="overhead deregister"
@@ -29,6 +32,7 @@ WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-2}
 OUTSTANDING=${OUTSTANDING:-64}
 PAYLOAD=${PAYLOAD:-16}
+CLUSTER_OUTSTANDING=${CLUSTER_OUTSTANDING:-$((3 * OUTSTANDING))}
 LB=${LB:-roundrobin}
 SESSION_TIMEOUT_MS=${SESSION_TIMEOUT_MS:-4000}
 PARTS=${PARTS:-"overhead deregister"}
@@ -101,18 +105,17 @@ if has_part overhead; then
     ports+=("$ECHO_PORT")
     pids+=("$ECHO_PID")
   done
-  load=(--connections "$CONNECTIONS" --outstanding "$OUTSTANDING" --payload "$PAYLOAD"
-        --duration "$DURATION" --warmup "$WARMUP")
+  load=(--connections "$CONNECTIONS" --payload "$PAYLOAD" --duration "$DURATION" --warmup "$WARMUP")
   list="list://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
   declare -A qps per_core client_us
   for run in $(seq 1 "$RUNS"); do
     for kind in direct cluster; do
       if [[ $kind == direct ]]; then
         measured=("${pids[0]}")
-        args=(--target "127.0.0.1:${ports[0]}")
+        args=(--target "127.0.0.1:${ports[0]}" --outstanding "$OUTSTANDING")
       else
         measured=("${pids[@]}")
-        args=(--naming --lb "$LB" --target "$list")
+        args=(--naming --lb "$LB" --target "$list" --outstanding "$CLUSTER_OUTSTANDING")
       fi
       cpu0=0
       for p in "${measured[@]}"; do cpu0=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$p")" 'BEGIN{print a+b}'); done

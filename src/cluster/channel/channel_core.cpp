@@ -33,6 +33,11 @@ ClusterChannel::Core::Core(std::string service, ClusterChannelOptions options,
       balancer_(std::move(balancer)),
       budget_(options_.retry_budget, clock_),
       timers_(std::make_unique<net::IoPool>(1)),
+      // The providers' channels share one set of I/O threads (io_threads of
+      // them) unless the caller supplies threads: a thread per provider would
+      // cost a wake-up per provider and split the write batches.
+      threads_(options_.channel.threads ? options_.channel.threads
+                                        : rpc::ChannelThreads::Create(options_.channel.io_threads)),
       failback_(*this, options_.max_failback_pending) {
   if (options_.outlier) outlier_ = std::make_unique<OutlierDetector>(*options_.outlier, clock_);
   timers_->Start();
@@ -165,6 +170,7 @@ std::shared_ptr<rpc::Channel> ClusterChannel::Core::ChannelFor(const std::string
   if (!set_ || !set_->Find(address)) return nullptr;
   rpc::ChannelOptions o = options_.channel;
   o.timeout = std::chrono::milliseconds(0);  // each attempt carries its own
+  o.threads = threads_;
   auto made = rpc::Channel::Create(address, o);
   if (!made.ok()) return nullptr;
   channels_.emplace(address, *made);
@@ -216,6 +222,14 @@ void ClusterChannel::Core::Shutdown() {
     while (channel.use_count() > 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     channel.reset();  // completes its calls in flight (CANCELLED)
   }
+  // Joined here, on the caller's thread: the Core itself may end later on
+  // one of these threads (a call completing), which could not join them.
+  std::shared_ptr<rpc::ChannelThreads> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads = std::move(threads_);
+  }
+  threads.reset();
   std::unique_ptr<net::IoPool> timers;
   {
     std::lock_guard lock(timers_mu_);

@@ -93,6 +93,7 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
 
   std::mutex timers_mu_;
   std::unique_ptr<net::IoPool> timers_;  // null once shut down
+  std::shared_ptr<rpc::ChannelThreads> threads_;  // the providers' channels'; null once shut down (mu_)
 
   FailbackQueue failback_;
 };
