@@ -90,11 +90,65 @@ class StateCache {
   uint64_t size_ = 0;
 };
 
+// The highest version each determinate op still allows the register to
+// have reached (a read of v: v; an acknowledged write that made v: v - 1; a
+// cas expecting e: e), minimum over the ops not yet linearized. Versions
+// never go down, so a step past that minimum can never be completed.
+class VersionCeiling {
+ public:
+  explicit VersionCeiling(const std::vector<int32_t>& ceilings) {
+    size_ = 1;
+    while (size_ < ceilings.size()) size_ *= 2;
+    tree_.assign(2 * size_, kNone);
+    for (size_t i = 0; i < ceilings.size(); ++i) tree_[size_ + i] = ceilings[i];
+    for (size_t i = size_ - 1; i >= 1; --i) tree_[i] = std::min(tree_[2 * i], tree_[2 * i + 1]);
+    original_ = ceilings;
+  }
+  int32_t min() const { return tree_[1]; }
+  // The op holding min() (valid when min() != kNone).
+  uint32_t ArgMin() const {
+    size_t i = 1;
+    while (i < size_) i = tree_[2 * i] == tree_[i] ? 2 * i : 2 * i + 1;
+    return static_cast<uint32_t>(i - size_);
+  }
+  void Remove(uint32_t op) { Set(op, kNone); }
+  void Restore(uint32_t op) { Set(op, original_[op]); }
+  static constexpr int32_t kNone = std::numeric_limits<int32_t>::max();
+
+ private:
+  void Set(uint32_t op, int32_t v) {
+    size_t i = size_ + op;
+    if (tree_[i] == v) return;
+    tree_[i] = v;
+    for (i /= 2; i >= 1; i /= 2) tree_[i] = std::min(tree_[2 * i], tree_[2 * i + 1]);
+  }
+  size_t size_ = 1;
+  std::vector<int32_t> tree_;
+  std::vector<int32_t> original_;
+};
+
+int32_t CeilingOf(const KeyOp& op) {
+  using K = ModelOp::Kind;
+  if (op.complete == kNever) return VersionCeiling::kNone;  // may never happen
+  switch (op.m.kind) {
+    case K::kReadFound: return op.m.version;
+    case K::kWrite: return op.m.version >= 0 ? op.m.version - 1 : VersionCeiling::kNone;
+    case K::kCas: return op.m.expected_version;
+    default: return VersionCeiling::kNone;
+  }
+}
+
+std::vector<int32_t> Ceilings(const std::vector<KeyOp>& ops) {
+  std::vector<int32_t> c;
+  for (const KeyOp& op : ops) c.push_back(CeilingOf(op));
+  return c;
+}
+
 // The search over one key's ops (sorted by invoke).
 class KeySearch {
  public:
   KeySearch(const std::vector<KeyOp>& ops, RegisterState initial, const CheckOptions& options)
-      : ops_(ops), initial_(initial), options_(options) {
+      : ops_(ops), initial_(initial), options_(options), ceiling_(Ceilings(ops)) {
     BuildEvents();
     for (uint32_t i = 0; i < ops_.size(); ++i) {
       if (ops_[i].cls < 0) continue;
@@ -116,6 +170,7 @@ class KeySearch {
     uint32_t stuck = 0;
     RegisterState state;
     std::vector<uint32_t> tail;
+    int64_t blocker = -1;  // the op not linearized that needs the oldest version, besides `stuck`
     bool set = false;
   };
   const Deepest& deepest() const { return deepest_; }
@@ -135,6 +190,7 @@ class KeySearch {
   std::vector<bool> is_return_;
   std::vector<std::vector<uint32_t>> members_;  // per class, in invoke order
   std::vector<uint32_t> taken_;                 // per class: how many are linearized (always a prefix)
+  VersionCeiling ceiling_;                      // over the determinate ops not linearized
   StateCache cache_;
   Deepest deepest_;
   bool hit_time_cap_ = false;
@@ -197,6 +253,7 @@ void KeySearch::Unlift(int call) {
 
 void KeySearch::NoteDeepest(uint32_t stuck, RegisterState state,
                             const std::vector<std::pair<int, RegisterState>>& stack) {
+  // (Not const: asks the ceiling tree with `stuck` left out.)
   if (deepest_.set && stack.size() <= deepest_.depth) return;
   deepest_.set = true;
   deepest_.depth = stack.size();
@@ -205,6 +262,9 @@ void KeySearch::NoteDeepest(uint32_t stuck, RegisterState state,
   deepest_.tail.clear();
   const size_t k = std::min(stack.size(), static_cast<size_t>(std::max(options_.explain_context, 0)));
   for (size_t i = stack.size() - k; i < stack.size(); ++i) deepest_.tail.push_back(op_of_[stack[i].first]);
+  ceiling_.Remove(stuck);
+  deepest_.blocker = ceiling_.min() == VersionCeiling::kNone ? -1 : ceiling_.ArgMin();
+  ceiling_.Restore(stuck);
 }
 
 Verdict KeySearch::Run() {
@@ -217,6 +277,11 @@ Verdict KeySearch::Run() {
   Fingerprint fp;
   std::vector<std::pair<int, RegisterState>> stack;  // (call node, state before it)
   uint64_t steps = 0;
+  // Two passes over the calls before the first pending return: determinate
+  // ops first, then indeterminate ones. The order changes nothing about the
+  // answer, but a lost write that lingers at the head of the list is then
+  // tried only where no determinate op fits, instead of before every step.
+  bool indeterminate_pass = false;
   int entry = next_[0];
   while (entry >= 0) {
     if ((++steps & 4095) == 0 && Clock::now() > deadline) {
@@ -226,6 +291,10 @@ Verdict KeySearch::Run() {
     const uint32_t id = op_of_[entry];
     const KeyOp& op = ops_[id];
     if (!is_return_[entry]) {
+      if ((op.complete == kNever) != indeterminate_pass) {
+        entry = next_[entry];
+        continue;
+      }
       // Of interchangeable ops only the earliest not yet linearized is tried:
       // any order of them gives the same states (see the doc).
       const bool allowed = op.cls < 0 || members_[op.cls][taken_[op.cls]] == id;
@@ -233,7 +302,10 @@ Verdict KeySearch::Run() {
       if (allowed && Step(op.m, state, &after)) {
         Fingerprint with = fp;
         with.Toggle(id);
-        if (cache_.Insert(with, after)) {
+        ceiling_.Remove(id);
+        if (after.version > ceiling_.min() && after.value != kAbsent) {
+          ceiling_.Restore(id);  // some op still needs an older version
+        } else if (cache_.Insert(with, after)) {
           if (cache_.size() > options_.max_states_per_key) return Verdict::kUnknown;
           stack.emplace_back(entry, state);
           state = after;
@@ -241,11 +313,19 @@ Verdict KeySearch::Run() {
           Lift(entry);
           if (op.cls >= 0) ++taken_[op.cls];
           if (op.complete != kNever && --remaining == 0) return Verdict::kLinearizable;
+          indeterminate_pass = false;
           entry = next_[0];
           continue;
+        } else {
+          ceiling_.Restore(id);
         }
       }
       entry = next_[entry];
+      continue;
+    }
+    if (!indeterminate_pass) {
+      indeterminate_pass = true;
+      entry = next_[0];
       continue;
     }
     // A return: its op should have been linearized by now. Undo the last choice.
@@ -257,8 +337,10 @@ Verdict KeySearch::Run() {
     state = before;
     fp.Toggle(undone);
     Unlift(call);
+    ceiling_.Restore(undone);
     if (ops_[undone].cls >= 0) --taken_[ops_[undone].cls];
     if (ops_[undone].complete != kNever) ++remaining;
+    indeterminate_pass = ops_[undone].complete == kNever;
     entry = next_[call];
   }
   return Verdict::kViolation;  // not reached: a pending return always lies ahead
@@ -357,10 +439,16 @@ std::string StateText(const RegisterState& s, const CompiledKey& ck) {
   return "'" + it->second + "' v" + std::to_string(s.version);
 }
 
-std::string WhyNot(const ModelOp& m, const RegisterState& s, const CompiledKey& ck) {
+std::string WhyNot(const ModelOp& m, const RegisterState& s, const CompiledKey& ck, const History& h,
+                   const KeyOp* blocker, int64_t origin) {
   using K = ModelOp::Kind;
   RegisterState after;
   if (Step(m, s, &after)) {
+    if (blocker && after.version > CeilingOf(*blocker)) {
+      return "it would make v" + std::to_string(after.version) + ", but " + DescribeOp(h.ops[blocker->source], origin) +
+             " is still to take effect and needs v" + std::to_string(CeilingOf(*blocker)) +
+             " or older (versions never go back)";
+    }
     return "its effect fits this state, but every order of the ops concurrent with it was tried and each "
            "failed later";
   }
@@ -385,10 +473,11 @@ std::string WhyNot(const ModelOp& m, const RegisterState& s, const CompiledKey& 
 std::string Explain(const History& h, const CompiledKey& ck, const KeySearch& search, int64_t origin) {
   const KeySearch::Deepest& d = search.deepest();
   const KeyOp& stuck = ck.ops[d.stuck];
+  const KeyOp* blocker = d.blocker >= 0 ? &ck.ops[d.blocker] : nullptr;
   std::string s = "op " + DescribeOp(h.ops[stuck.source], origin) + " cannot take effect: " +
-                  WhyNot(stuck.m, d.state, ck) + ".\n";
+                  WhyNot(stuck.m, d.state, ck, h, blocker, origin) + ".\n";
   s += "  Deepest consistent order: " + std::to_string(d.depth) + " of " + std::to_string(ck.ops.size()) +
-       " ops, leaving the register at " + StateText(d.state, ck) + "; its last ops:\n";
+       " ops, leaving the register at " + StateText(d.state, ck) + (d.tail.empty() ? ".\n" : "; its last ops:\n");
   std::set<uint32_t> in_tail(d.tail.begin(), d.tail.end());
   for (uint32_t id : d.tail) s += "    " + DescribeOp(h.ops[ck.ops[id].source], origin) + "\n";
   std::string concurrent;

@@ -28,7 +28,7 @@ struct ModelOp {
     kObservedAbsent,  // write/cas failed NONODE
   };
   Kind kind = Kind::kReadFound;
-  bool maybe = false;  // indeterminate write/cas: no result, and a failing cas is a no-op
+  bool maybe = false;  // indeterminate write/cas: no result; it happens (succeeds) once or never
   int32_t value = 0;
   int32_t version = -1;           // read: version read; write/cas: result version (-1 unknown)
   int32_t expected_version = -1;  // cas
@@ -48,7 +48,9 @@ inline bool Step(const ModelOp& op, RegisterState s, RegisterState* out) {
     case K::kWrite:
     case K::kCas: {
       const bool applies = exists && (op.kind == K::kWrite || s.version == op.expected_version);
-      if (!applies) return op.maybe;  // an indeterminate op that failed changed nothing
+      // An indeterminate op that would fail here is not taken here: failing
+      // changes nothing, which "later or never" already covers.
+      if (!applies) return false;
       *out = {op.value, s.version + 1};
       return op.version < 0 || out->version == op.version;
     }
