@@ -55,7 +55,7 @@ jepsen: deps
 	  --work-dir build/jepsen/run --members $(JEPSEN_MEMBERS) --duration-s $(JEPSEN_SECONDS) \
 	  --clients $(JEPSEN_CLIENTS) --keys $(JEPSEN_KEYS) --faults $(JEPSEN_FAULTS) \
 	  --fault-interval-ms $(JEPSEN_INTERVAL_MS) --max-fault-ms $(JEPSEN_MAX_FAULT_MS) --seed $(JEPSEN_SEED) \
-	  --min-faults 1 --report build/jepsen/report.md --history build/jepsen/history.txt
+	  --min-faults 1 --plant-stale-read --report build/jepsen/report.md --history build/jepsen/history.txt
 
 fuzz:
 	@bash tests/fuzz/run.sh $(or $(SECONDS),60)

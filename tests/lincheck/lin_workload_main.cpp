@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--session-timeout-ms", session_ms, "client session timeout");
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--max-check-s", max_check_s, "checker time cap per key (then: unknown)");
+  app.add_flag("--plant-stale-read", o.plant_stale_read,
+               "also check a copy with one read made stale; it must be caught");
   app.add_option("--report", report_path, "write a markdown report here");
   app.add_option("--history", history_path, "write the history here (one op a line)");
   CLI11_PARSE(app, argc, argv);

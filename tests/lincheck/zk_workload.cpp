@@ -196,6 +196,35 @@ std::vector<std::string> LostWrites(const History& h) {
   return lost;
 }
 
+// Makes one acknowledged read stale: a read of version v >= 1 whose writer
+// (the acknowledged write that made v) completed before the read was
+// invoked now returns what version v - 1 held. Versions never go back, so
+// no linearization explains it. Returns the read as it now is, or "".
+std::string PlantStaleRead(History& h) {
+  std::map<std::pair<std::string, int32_t>, const Operation*> made;  // (key, version) -> acknowledged writer
+  for (const Operation& op : h.ops) {
+    if (op.kind != OpKind::kRead && op.outcome == Outcome::kOk && op.version >= 0) made[{op.key, op.version}] = &op;
+  }
+  for (auto it = h.ops.rbegin(); it != h.ops.rend(); ++it) {
+    Operation& r = *it;
+    if (r.kind != OpKind::kRead || r.outcome != Outcome::kOk || !r.found || r.process == kFinalReader) continue;
+    auto writer = made.find({r.key, r.version});
+    if (writer == made.end() || writer->second->complete_ns >= r.invoke_ns) continue;
+    std::string before;
+    if (auto prev = made.find({r.key, r.version - 1}); prev != made.end()) {
+      before = prev->second->value;
+    } else if (auto init = h.initial.find(r.key); init != h.initial.end() && init->second.version == r.version - 1) {
+      before = init->second.value;
+    } else {
+      continue;
+    }
+    r.version -= 1;
+    r.read_value = before;
+    return DescribeOp(r, h.ops.front().invoke_ns);
+  }
+  return "";
+}
+
 }  // namespace
 
 WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const WorkloadOptions& o) {
@@ -267,6 +296,11 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
   }
   result.lost_writes = LostWrites(result.history);
   result.check = CheckHistory(result.history, o.check);
+  if (o.plant_stale_read) {
+    History copy = result.history;
+    result.planted = PlantStaleRead(copy);
+    result.planted_verdict = result.planted.empty() ? Verdict::kLinearizable : CheckHistory(copy, o.check).verdict;
+  }
   result.seconds = SecondsSince(start);
   return result;
 }
@@ -283,6 +317,11 @@ std::string WorkloadResult::Paragraph() const {
                   " indeterminate. Checker: " + VerdictName(check.verdict) + " in " + Fixed(check.seconds, 3) +
                   " s (" + std::to_string(check.states) + " states). Acknowledged writes lost: " +
                   std::to_string(lost_writes.size()) + ".";
+  if (options.plant_stale_read) {
+    s += planted.empty() ? " No read qualified for planting a stale read."
+                         : std::string(" A stale read planted in a copy (") + planted + ") was " +
+                               (planted_verdict == Verdict::kViolation ? "caught." : "NOT caught.");
+  }
   if (!error.empty()) s += " Error: " + error;
   return s;
 }

@@ -33,6 +33,10 @@ struct WorkloadOptions {
   std::string key_prefix = "/lincheck";
   uint64_t seed = 1;
   CheckOptions check;
+  // Also check a copy of the history with one read made stale (it returns
+  // the value before one whose writer had finished before the read began):
+  // shows that this very history would expose a violation.
+  bool plant_stale_read = false;
 };
 
 struct WorkloadResult {
@@ -45,12 +49,17 @@ struct WorkloadResult {
   // version above the final version, or the final version with another value.
   std::vector<std::string> lost_writes;
   std::string error;  // the run itself failed (setup, no recovery); empty otherwise
+  // plant_stale_read: the planted read ("" if no read qualified) and the
+  // checker's verdict on that copy.
+  std::string planted;
+  Verdict planted_verdict = Verdict::kLinearizable;
   double seconds = 0;
   std::string servers, fault_name;
   WorkloadOptions options;
 
   bool passed() const {
-    return error.empty() && check.verdict == Verdict::kLinearizable && lost_writes.empty() && ok > 0;
+    return error.empty() && check.verdict == Verdict::kLinearizable && lost_writes.empty() && ok > 0 &&
+           (!options.plant_stale_read || planted_verdict == Verdict::kViolation);
   }
   std::string Paragraph() const;  // the one-paragraph report
   std::string Markdown() const;   // the full report (make jepsen)
