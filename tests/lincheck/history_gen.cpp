@@ -6,15 +6,14 @@
 
 namespace dougong::lincheck {
 
-Generated GenerateHistory(uint64_t seed, const GenOptions& o) {
+History GenerateHistory(uint64_t seed, const GenOptions& o) {
   std::mt19937_64 rng(seed);
   auto uniform = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
   auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
 
-  Generated g;
-  g.values_by_version.assign(o.keys, {"init"});
-  g.writer_by_version.assign(o.keys, {-1});
-  for (int k = 0; k < o.keys; ++k) g.history.initial["k" + std::to_string(k)] = {true, "init", 0};
+  History h;
+  std::vector<std::vector<std::string>> values_by_version(o.keys, {"init"});  // per key
+  for (int k = 0; k < o.keys; ++k) h.initial["k" + std::to_string(k)] = {true, "init", 0};
 
   // Shells: who, when, where, what; linearization points distinct (times
   // are multiples of 4, points odd).
@@ -25,7 +24,7 @@ Generated GenerateHistory(uint64_t seed, const GenOptions& o) {
   };
   std::vector<int64_t> cursor(o.processes, 0);
   std::vector<Shell> shells;
-  auto& ops = g.history.ops;
+  auto& ops = h.ops;
   for (int i = 0; i < o.ops; ++i) {
     const int p = static_cast<int>(std::min_element(cursor.begin(), cursor.end()) - cursor.begin());
     Operation op;
@@ -53,7 +52,7 @@ Generated GenerateHistory(uint64_t seed, const GenOptions& o) {
   for (const Shell& s : shells) {
     Operation& op = ops[s.op];
     const int k = std::stoi(op.key.substr(1));
-    auto& values = g.values_by_version[k];
+    auto& values = values_by_version[k];
     const int32_t version = static_cast<int32_t>(values.size()) - 1;
     if (op.kind == OpKind::kRead) {
       op.read_value = values.back();
@@ -70,33 +69,12 @@ Generated GenerateHistory(uint64_t seed, const GenOptions& o) {
       continue;
     }
     values.push_back(op.value);
-    g.writer_by_version[k].push_back(static_cast<int64_t>(s.op));
     op.version = version + 1;
   }
   for (Operation& op : ops) {
     if (op.outcome == Outcome::kIndeterminate) op.version = -1;
   }
-  return g;
-}
-
-bool MakeOneReadStale(Generated& g, uint64_t seed) {
-  auto& ops = g.history.ops;
-  std::vector<size_t> candidates;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const Operation& r = ops[i];
-    if (r.kind != OpKind::kRead || r.outcome != Outcome::kOk || r.version < 1) continue;
-    const int k = std::stoi(r.key.substr(1));
-    const int64_t writer = g.writer_by_version[k][r.version];
-    if (writer >= 0 && ops[writer].outcome == Outcome::kOk && ops[writer].complete_ns < r.invoke_ns) {
-      candidates.push_back(i);
-    }
-  }
-  if (candidates.empty()) return false;
-  Operation& r = ops[candidates[seed % candidates.size()]];
-  const int k = std::stoi(r.key.substr(1));
-  r.version -= 1;
-  r.read_value = g.values_by_version[k][r.version];
-  return true;
+  return h;
 }
 
 }  // namespace dougong::lincheck

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "dougong/zk/client.h"
+#include "history_checks.h"
 
 namespace dougong::lincheck {
 namespace {
@@ -175,56 +176,6 @@ Status FinalReads(const std::string& connect, const WorkloadOptions& o, const st
   return client->Close();
 }
 
-// Acknowledged writes missing from the final state (versions only grow and
-// each acknowledged write made its own version).
-std::vector<std::string> LostWrites(const History& h) {
-  std::map<std::string, const Operation*> final_read;
-  for (const Operation& op : h.ops) {
-    if (op.process == kFinalReader && op.outcome == Outcome::kOk) final_read[op.key] = &op;
-  }
-  std::vector<std::string> lost;
-  for (const Operation& op : h.ops) {
-    if (op.kind == OpKind::kRead || op.outcome != Outcome::kOk || op.version < 0) continue;
-    auto it = final_read.find(op.key);
-    if (it == final_read.end()) continue;
-    const Operation& f = *it->second;
-    if (!f.found || op.version > f.version || (op.version == f.version && op.value != f.read_value)) {
-      lost.push_back(op.key + ": " + DescribeOp(op, h.ops.front().invoke_ns) + "; final read " +
-                     (f.found ? "'" + f.read_value + "' v" + std::to_string(f.version) : "NONODE"));
-    }
-  }
-  return lost;
-}
-
-// Makes one acknowledged read stale: a read of version v >= 1 whose writer
-// (the acknowledged write that made v) completed before the read was
-// invoked now returns what version v - 1 held. Versions never go back, so
-// no linearization explains it. Returns the read as it now is, or "".
-std::string PlantStaleRead(History& h) {
-  std::map<std::pair<std::string, int32_t>, const Operation*> made;  // (key, version) -> acknowledged writer
-  for (const Operation& op : h.ops) {
-    if (op.kind != OpKind::kRead && op.outcome == Outcome::kOk && op.version >= 0) made[{op.key, op.version}] = &op;
-  }
-  for (auto it = h.ops.rbegin(); it != h.ops.rend(); ++it) {
-    Operation& r = *it;
-    if (r.kind != OpKind::kRead || r.outcome != Outcome::kOk || !r.found || r.process == kFinalReader) continue;
-    auto writer = made.find({r.key, r.version});
-    if (writer == made.end() || writer->second->complete_ns >= r.invoke_ns) continue;
-    std::string before;
-    if (auto prev = made.find({r.key, r.version - 1}); prev != made.end()) {
-      before = prev->second->value;
-    } else if (auto init = h.initial.find(r.key); init != h.initial.end() && init->second.version == r.version - 1) {
-      before = init->second.value;
-    } else {
-      continue;
-    }
-    r.version -= 1;
-    r.read_value = before;
-    return DescribeOp(r, h.ops.front().invoke_ns);
-  }
-  return "";
-}
-
 }  // namespace
 
 WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const WorkloadOptions& o) {
@@ -294,11 +245,11 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
     (op.kind == OpKind::kRead ? result.reads : op.kind == OpKind::kWrite ? result.writes : result.cas)++;
     (op.outcome == Outcome::kOk ? result.ok : op.outcome == Outcome::kFailed ? result.failed : result.indeterminate)++;
   }
-  result.lost_writes = LostWrites(result.history);
+  result.lost_writes = LostAcknowledgedWrites(result.history, kFinalReader);
   result.check = CheckHistory(result.history, o.check);
   if (o.plant_stale_read) {
     History copy = result.history;
-    result.planted = PlantStaleRead(copy);
+    result.planted = PlantStaleRead(copy, o.seed);
     result.planted_verdict = result.planted.empty() ? Verdict::kLinearizable : CheckHistory(copy, o.check).verdict;
   }
   result.seconds = SecondsSince(start);
