@@ -51,6 +51,19 @@ class KillFault : public MemberFault {
   Status Undo(ServerSet& servers, int member) override { return servers.Restart(member); }
 };
 
+// kill -9, then the data dir is deleted before the restart: acknowledged
+// writes are gone. Only for showing that the checks notice (--expect-violation).
+class KillWipeFault : public KillFault {
+ public:
+  std::string name() const override { return "kill -9 and wipe the data"; }
+
+ protected:
+  Status Harm(ServerSet& servers, int member) override {
+    if (Status s = servers.Kill(member); !s.ok()) return s;
+    return servers.WipeData(member);
+  }
+};
+
 class PauseFault : public MemberFault {
  public:
   std::string name() const override { return "pause (SIGSTOP)"; }
@@ -72,8 +85,9 @@ class NoFault : public FaultInjector {
 Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name) {
   if (name == "kill") return std::unique_ptr<FaultInjector>(new KillFault());
   if (name == "pause") return std::unique_ptr<FaultInjector>(new PauseFault());
+  if (name == "kill-wipe") return std::unique_ptr<FaultInjector>(new KillWipeFault());
   if (name == "none") return std::unique_ptr<FaultInjector>(new NoFault());
-  return InvalidArgument("unknown fault '" + name + "' (known: kill, pause, none)");
+  return InvalidArgument("unknown fault '" + name + "' (known: kill, pause, none, kill-wipe)");
 }
 
 }  // namespace dougong::lincheck

@@ -27,6 +27,8 @@ class FaultInjector {
 // "kill": kill -9 of one running member; healing restarts it on its data dir.
 // "pause": SIGSTOP of one member; healing sends SIGCONT.
 // "none": nothing.
+// "kill-wipe": kill -9, delete the member's data, restart: loses acknowledged
+// writes on purpose, to show that the checks catch it.
 Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name);
 
 }  // namespace dougong::lincheck

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--duration-s", duration_s, "how long clients run");
   app.add_option("--clients", o.clients, "concurrent clients, each its own session");
   app.add_option("--keys", o.keys, "keys (registers)");
-  app.add_option("--faults", fault, "kill | pause | none");
+  app.add_option("--faults", fault, "kill | pause | none | kill-wipe");
   app.add_option("--fault-interval-ms", interval_ms, "healthy time before each fault");
   app.add_option("--max-fault-ms", max_fault_ms, "each fault lasts a random time up to this");
   app.add_option("--min-faults", min_faults, "fail unless at least this many faults were injected");
@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-check-s", max_check_s, "checker time cap per key (then: unknown)");
   app.add_flag("--plant-stale-read", o.plant_stale_read,
                "also check a copy with one read made stale; it must be caught");
+  bool expect_violation = false;
+  app.add_flag("--expect-violation", expect_violation,
+               "succeed only if the run completes and finds a violation or a lost write (for kill-wipe)");
   app.add_option("--report", report_path, "write a markdown report here");
   app.add_option("--history", history_path, "write the history here (one op a line)");
   CLI11_PARSE(app, argc, argv);
@@ -88,7 +91,12 @@ int main(int argc, char** argv) {
   }
   const bool enough_faults = static_cast<int>(r.faults.size()) >= min_faults;
   if (!enough_faults) std::printf("FAIL: %zu faults injected, at least %d wanted\n", r.faults.size(), min_faults);
-  const bool pass = r.passed() && enough_faults;
+  bool pass = r.passed() && enough_faults;
+  if (expect_violation) {
+    const bool caught = r.check.verdict == Verdict::kViolation || !r.lost_writes.empty();
+    std::printf("%s: a violation or lost write was expected\n", caught && r.error.empty() ? "PASS" : "FAIL");
+    pass = caught && r.error.empty() && enough_faults;
+  }
   if (pass && own_dir) std::system(("rm -rf '" + work_dir + "'").c_str());
   if (!pass) std::printf("server logs and data: %s\n", work_dir.c_str());
   return pass ? 0 : 1;

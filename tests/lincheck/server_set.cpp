@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -147,6 +148,14 @@ Status KeeperProcessSet::Restart(int member) {
   if (m.pid > 0) return FailedPrecondition("member " + std::to_string(member) + " is running");
   if (Status s = Launch(m); !s.ok()) return s;
   return WaitServing(m);
+}
+
+Status KeeperProcessSet::WipeData(int member) {
+  Member& m = members_[member];
+  if (m.pid > 0) return FailedPrecondition("member " + std::to_string(member) + " is running");
+  std::error_code ec;
+  std::filesystem::remove_all(m.data_dir, ec);
+  return ec ? Internal("wiping " + m.data_dir + ": " + ec.message()) : Status::Ok();
 }
 
 Status KeeperProcessSet::Pause(int member) {

@@ -32,6 +32,9 @@ class ServerSet {
   // Starts a killed member again on its data dir and port; waits until it
   // accepts connections.
   virtual Status Restart(int member) = 0;
+  // Deletes a killed member's data dir: a fault no correct system survives
+  // (it forgets acknowledged writes), used to show that the tests notice.
+  virtual Status WipeData(int member) = 0;
   // SIGSTOP / SIGCONT: the member keeps its sockets but answers nothing.
   virtual Status Pause(int member) = 0;
   virtual Status Resume(int member) = 0;
@@ -59,6 +62,7 @@ class KeeperProcessSet : public ServerSet {
   bool IsUp(int member) const override;
   Status Kill(int member) override;
   Status Restart(int member) override;
+  Status WipeData(int member) override;
   Status Pause(int member) override;
   Status Resume(int member) override;
   void StopAll() override;

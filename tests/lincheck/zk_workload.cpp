@@ -118,7 +118,9 @@ void RunClient(int index, const std::string& connect, const WorkloadOptions& o, 
       // (its op stays open forever); a new one takes over.
       rec.CompleteIndeterminate(at);
       process = next_process.fetch_add(1);
-      if (err == zk::ZkError::kSessionExpired || !client->WaitConnected(o.recovery_timeout).ok()) {
+      // A session that cannot be resumed within its timeout is replaced (a
+      // server that lost its state refuses clients that saw newer zxids).
+      if (err == zk::ZkError::kSessionExpired || !client->WaitConnected(o.session_timeout).ok()) {
         (void)client->Close();
         client = Connect(connect, o);
         if (!client) return;
