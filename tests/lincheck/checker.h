@@ -34,8 +34,9 @@ const char* VerdictName(Verdict v);
 
 struct CheckOptions {
   // Per key: cached (set, state) pairs before giving up with kUnknown. Each
-  // costs 24 bytes of cache (plus the table's slack).
-  uint64_t max_states_per_key = 8'000'000;
+  // costs 24 bytes, at most half the table is used: 4 M states is a table
+  // of 200 MB (300 MB while it grows).
+  uint64_t max_states_per_key = 4'000'000;
   std::chrono::milliseconds max_time_per_key{60'000};
   // Ops listed before the offending one in an explanation.
   int explain_context = 6;
