@@ -208,10 +208,14 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
   // The fault schedule: healthy for fault_interval, broken for up to
   // max_fault_time, healed, then wait until clients are answered again.
   std::mt19937_64 rng(o.seed);
-  const auto deadline = start + o.duration;
+  // Clients run for `duration`, longer (up to max_overrun) if fewer than
+  // min_faults faults fit in it: a slow restart must not make a short run
+  // test nothing.
   while (result.error.empty()) {
-    std::this_thread::sleep_until(std::min(deadline, Clock::now() + o.fault_interval));
-    if (Clock::now() + o.max_fault_time >= deadline) break;
+    const bool enough = static_cast<int>(result.faults.size()) >= o.min_faults;
+    const auto end = start + o.duration + (enough ? milliseconds(0) : o.max_overrun);
+    std::this_thread::sleep_until(std::min(end, Clock::now() + o.fault_interval));
+    if (Clock::now() + o.max_fault_time >= end) break;
     const double at = SecondsSince(start);
     auto what = faults.Break(servers, rng);
     if (!what.ok()) {
@@ -237,6 +241,7 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
                             Fixed(SecondsSince(heal_start) * 1e3, 0) + " ms after");
   }
   stop.store(true);
+  result.client_seconds = SecondsSince(start);
   if (Status s = faults.Heal(servers); !s.ok() && result.error.empty()) result.error = "healing: " + s.message();
   for (auto& t : clients) t.join();
   if (Status s = FinalReads(connect, o, keys, rec); !s.ok() && result.error.empty()) result.error = s.message();
@@ -260,7 +265,7 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
 
 std::string WorkloadResult::Paragraph() const {
   std::string s = std::string(passed() ? "PASS" : "FAIL") + ": " + std::to_string(options.clients) + " clients on " +
-                  std::to_string(options.keys) + " keys for " + Fixed(options.duration.count() / 1e3, 1) +
+                  std::to_string(options.keys) + " keys for " + Fixed(client_seconds, 1) +
                   " s against " + servers + ", faults: " + fault_name + " x" + std::to_string(faults.size()) +
                   " (every ~" + std::to_string(options.fault_interval.count()) + " ms, each up to " +
                   std::to_string(options.max_fault_time.count()) + " ms). " +

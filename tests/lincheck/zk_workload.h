@@ -28,6 +28,10 @@ struct WorkloadOptions {
   // lasts a random time up to it).
   std::chrono::milliseconds fault_interval{2'500};
   std::chrono::milliseconds max_fault_time{500};
+  // Run past `duration` (by up to max_overrun) until this many faults were
+  // injected; fewer fail the run.
+  int min_faults = 0;
+  std::chrono::milliseconds max_overrun{40'000};
   // After healing, clients must get an answer again within this.
   std::chrono::milliseconds recovery_timeout{30'000};
   std::string key_prefix = "/lincheck";
@@ -53,12 +57,14 @@ struct WorkloadResult {
   // checker's verdict on that copy.
   std::string planted;
   Verdict planted_verdict = Verdict::kLinearizable;
-  double seconds = 0;
+  double seconds = 0;         // the whole run, check included
+  double client_seconds = 0;  // how long clients ran
   std::string servers, fault_name;
   WorkloadOptions options;
 
   bool passed() const {
     return error.empty() && check.verdict == Verdict::kLinearizable && lost_writes.empty() && ok > 0 &&
+           static_cast<int>(faults.size()) >= options.min_faults &&
            (!options.plant_stale_read || planted_verdict == Verdict::kViolation);
   }
   std::string Paragraph() const;  // the one-paragraph report
