@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "cluster/channel/fault_tolerance.h"
+#include "dougong/rpc/server.h"
 
 namespace dougong::cluster {
 
@@ -35,6 +36,7 @@ ClusterChannel::Core::Core(std::string service, ClusterChannelOptions options,
       timers_(std::make_unique<net::IoPool>(1)),
       failback_(*this, options_.max_failback_pending) {
   if (options_.outlier) outlier_ = std::make_unique<OutlierDetector>(*options_.outlier, clock_);
+  if (options_.in_process_server) in_process_ = options_.in_process_server->InProcessChannel();
   timers_->Start();
 }
 
@@ -178,6 +180,19 @@ std::shared_ptr<MethodState> ClusterChannel::Core::Method(std::string_view name)
   auto state = std::make_shared<MethodState>(std::string(name), options_, clock_);
   methods_.emplace(std::string(name), state);
   return state;
+}
+
+std::shared_ptr<rpc::ChannelInterface> ClusterChannel::Core::InProcess() {
+  if (!in_process_ || closing()) return nullptr;
+  rpc::Server& server = *options_.in_process_server;
+  if (!server.serving()) return nullptr;
+  // Services are fixed once a server serves: look once.
+  int serves = in_process_serves_.load(std::memory_order_acquire);
+  if (serves < 0) {
+    serves = server.HasService(service_) ? 1 : 0;
+    in_process_serves_.store(serves, std::memory_order_release);
+  }
+  return serves ? in_process_ : nullptr;
 }
 
 void ClusterChannel::Core::Post(std::function<void()> fn) {

@@ -52,6 +52,9 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   // the address is not in the current snapshot.
   std::shared_ptr<rpc::Channel> ChannelFor(const std::string& address);
   std::shared_ptr<MethodState> Method(std::string_view name);
+  // The in-process server's channel while that server is serving and
+  // serves this service (options.in_process_server); null otherwise.
+  std::shared_ptr<rpc::ChannelInterface> InProcess();
 
   // Runs `fn` on the timer thread (inline once the channel is closed).
   void Post(std::function<void()> fn);
@@ -79,6 +82,8 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   const std::unique_ptr<LoadBalancer> balancer_;
   RetryBudget budget_;
   std::unique_ptr<OutlierDetector> outlier_;  // null: disabled
+  std::shared_ptr<rpc::ChannelInterface> in_process_;  // null: no in-process server
+  std::atomic<int> in_process_serves_{-1};             // -1: not checked yet (the server was not serving)
   std::atomic<bool> closing_{false};
 
   mutable std::mutex mu_;
