@@ -250,28 +250,26 @@ Status Server::Impl::AddServiceLocked(Service* service) {
   return {};
 }
 
+namespace {
+// Hooks are fixed once the server starts, so the calls read them unlocked.
+template <class Hook>
+Status AddBeforeStart(Server::Impl& impl, std::vector<Hook>& hooks, Hook hook, std::string_view what) {
+  std::lock_guard lock(impl.state_mu);
+  if (impl.started) return FailedPrecondition(fmt::format("{} after Start", what));
+  if (!hook) return InvalidArgument(fmt::format("{}: empty hook", what));
+  hooks.push_back(std::move(hook));
+  return {};
+}
+}  // namespace
+
 Status Server::AddAdmissionHook(AdmissionHook hook) {
-  std::lock_guard lock(impl_->state_mu);
-  if (impl_->started) return FailedPrecondition("AddAdmissionHook after Start");
-  if (!hook) return InvalidArgument("empty admission hook");
-  impl_->admission_hooks.push_back(std::move(hook));
-  return {};
+  return AddBeforeStart(*impl_, impl_->admission_hooks, std::move(hook), "AddAdmissionHook");
 }
-
 Status Server::OnServing(std::function<void()> hook) {
-  std::lock_guard lock(impl_->state_mu);
-  if (impl_->started) return FailedPrecondition("OnServing after Start");
-  if (!hook) return InvalidArgument("empty serving hook");
-  impl_->serving_hooks.push_back(std::move(hook));
-  return {};
+  return AddBeforeStart(*impl_, impl_->serving_hooks, std::move(hook), "OnServing");
 }
-
 Status Server::OnStopping(std::function<void()> hook) {
-  std::lock_guard lock(impl_->state_mu);
-  if (impl_->started) return FailedPrecondition("OnStopping after Start");
-  if (!hook) return InvalidArgument("empty stopping hook");
-  impl_->stopping_hooks.push_back(std::move(hook));
-  return {};
+  return AddBeforeStart(*impl_, impl_->stopping_hooks, std::move(hook), "OnStopping");
 }
 
 std::vector<const Service*> Server::services() const {

@@ -123,10 +123,32 @@ TEST_F(ServerPublisherTest, PublishesOnlyTheListedServicesAndWithdrawsOnDestruct
   server.Stop(0ms);
 }
 
+TEST(ServerPublisherAddress, LoopbackForAllInterfaces) {
+  EXPECT_EQ(DefaultAdvertisedAddress("0.0.0.0:8000"), "127.0.0.1:8000");
+  EXPECT_EQ(DefaultAdvertisedAddress("[::]:8001"), "127.0.0.1:8001");
+  EXPECT_EQ(DefaultAdvertisedAddress("10.0.0.7:8002"), "10.0.0.7:8002");
+  EXPECT_EQ(DefaultAdvertisedAddress("[fe80::1]:8003"), "[fe80::1]:8003");
+}
+
 // ---- in-process preference ----
 
 class ClusterInProcess : public ClusterChannelTest {
  protected:
+  // A server of this process with a FaultyEcho "local", and a channel that
+  // prefers it.
+  void SetUp() override {
+    ClusterChannelTest::SetUp();
+    rpc::ServerOptions so;
+    so.io_threads = 1;
+    so.worker_threads = 1;
+    server_ = std::make_unique<rpc::Server>(so);
+    ASSERT_TRUE(server_->AddService(&local_).ok());
+  }
+  std::shared_ptr<ClusterChannel> LocalFirstChannel(ClusterChannelOptions o = BaseOptions()) {
+    o.in_process_server = server_.get();
+    return MakeChannel(o);
+  }
+
   static bool AllFrom(rpc::ChannelInterface& ch, const std::string& who, int n) {
     for (int i = 0; i < n; ++i) {
       EchoReply r = CallEcho(ch);
@@ -137,64 +159,50 @@ class ClusterInProcess : public ClusterChannelTest {
     }
     return true;
   }
+  FaultyEcho local_{"local"};
+  std::unique_ptr<rpc::Server> server_;
 };
 
 TEST_F(ClusterInProcess, PrefersTheServingLocalServerAndFallsBackWhenItStops) {
   // The option takes the server object; it need not serve yet.
-  rpc::ServerOptions so;
-  so.io_threads = 1;
-  so.worker_threads = 1;
-  rpc::Server server(so);
-  FaultyEcho local("local");
-  ASSERT_TRUE(server.AddService(&local).ok());
-  ClusterChannelOptions o = BaseOptions();
-  o.in_process_server = &server;
-  auto ch = MakeChannel(o);
+  auto ch = LocalFirstChannel();
   ASSERT_NE(ch, nullptr);
-
   EXPECT_TRUE(AllFrom(*ch, "", 6));  // not serving: the providers
-  EXPECT_EQ(local.calls.load(), 0);
-  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  EXPECT_EQ(local_.calls.load(), 0);
+  ASSERT_TRUE(server_->Start("127.0.0.1:0").ok());
   EXPECT_TRUE(AllFrom(*ch, "local", 10));
-  EXPECT_EQ(local.calls.load(), 10);
+  EXPECT_EQ(local_.calls.load(), 10);
   EXPECT_EQ(TotalCalls(), 6);
   EXPECT_EQ(MethodStatus(*ch).in_process, 10u);
 
   // The local server's answers are the call's, errors included.
-  local.fail_code = static_cast<int>(Code::kNotFound);
+  local_.fail_code = static_cast<int>(Code::kNotFound);
   EXPECT_EQ(CallEcho(*ch).status.code(), Code::kNotFound);
-  local.fail_code = 0;
+  local_.fail_code = 0;
 
   // A call in flight locally while the server stops is drained; then the
   // providers take over.
-  local.delay_ms = 300;
+  local_.delay_ms = 300;
   auto in_flight = std::async(std::launch::async, [&] { return CallEcho(*ch); });
-  ASSERT_TRUE(WaitUntil([&] { return local.calls.load() == 12; }));
-  server.Stop(2s);
+  ASSERT_TRUE(WaitUntil([&] { return local_.calls.load() == 12; }));
+  server_->Stop(2s);
   EchoReply drained = in_flight.get();
   EXPECT_TRUE(drained.status.ok()) << drained.status.ToString();
   EXPECT_EQ(drained.from, "local");
   EXPECT_TRUE(AllFrom(*ch, "", 6));
-  EXPECT_EQ(local.calls.load(), 12);
+  EXPECT_EQ(local_.calls.load(), 12);
   EXPECT_EQ(TotalCalls(), 12);
 }
 
 TEST_F(ClusterInProcess, LocalServerAbortedMidCallFailsOverToProviders) {
-  rpc::ServerOptions so;
-  so.io_threads = 1;
-  so.worker_threads = 1;
-  rpc::Server server(so);
-  FaultyEcho local("local");
-  ASSERT_TRUE(server.AddService(&local).ok());
-  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  ASSERT_TRUE(server_->Start("127.0.0.1:0").ok());
   ClusterChannelOptions o = BaseOptions();
-  o.in_process_server = &server;
   o.policy.mode = FaultTolerance::kFailfast;  // even failfast: nothing was served locally
-  auto ch = MakeChannel(o);
-  local.delay_ms = 5000;
+  auto ch = LocalFirstChannel(o);
+  local_.delay_ms = 5000;
   auto in_flight = std::async(std::launch::async, [&] { return CallEcho(*ch, kEcho, 10s); });
-  ASSERT_TRUE(WaitUntil([&] { return local.calls.load() == 1; }));
-  server.Stop(50ms);  // grace too short: the local call is aborted UNAVAILABLE
+  ASSERT_TRUE(WaitUntil([&] { return local_.calls.load() == 1; }));
+  server_->Stop(50ms);  // grace too short: the local call is aborted UNAVAILABLE
   EchoReply r = in_flight.get();
   EXPECT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_NE(r.from, "local");
@@ -202,11 +210,29 @@ TEST_F(ClusterInProcess, LocalServerAbortedMidCallFailsOverToProviders) {
   EXPECT_EQ(MethodStatus(*ch).retries, 0u);
 }
 
+TEST_F(ClusterInProcess, ChannelDestroyedWithALocalCallInFlightCompletesIt) {
+  ASSERT_TRUE(server_->Start("127.0.0.1:0").ok());
+  auto ch = LocalFirstChannel();
+  local_.delay_ms = 5000;
+  std::promise<Status> result;
+  rpc::ClientContext ctx;
+  example::EchoRequest req;
+  example::EchoResponse resp;
+  ch->CallMethod(kEcho, &ctx, req, &resp, [&](Status st) { result.set_value(std::move(st)); });
+  ASSERT_TRUE(WaitUntil([&] { return local_.calls.load() == 1; }));
+  auto start = Clock::now();
+  ch.reset();  // `done` has run when the destructor returns
+  auto future = result.get_future();
+  ASSERT_EQ(future.wait_for(0s), std::future_status::ready);
+  EXPECT_FALSE(future.get().ok());
+  EXPECT_LT(Clock::now() - start, 2s);
+}
+
 TEST_F(ClusterInProcess, ServerWithoutTheServiceIsNotUsed) {
-  rpc::Server server;
-  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());  // serves nothing but reflection
+  rpc::Server other;
+  ASSERT_TRUE(other.Start("127.0.0.1:0").ok());  // serves nothing but reflection
   ClusterChannelOptions o = BaseOptions();
-  o.in_process_server = &server;
+  o.in_process_server = &other;
   auto ch = MakeChannel(o);
   EXPECT_TRUE(AllFrom(*ch, "", 3));
   EXPECT_EQ(MethodStatus(*ch).in_process, 0u);

@@ -26,6 +26,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
 
 #include "dougong/base/observability.h"
@@ -419,16 +420,22 @@ TEST_P(InProcess, CallsTheHandlerWithMetadataAttachmentAndStats) {
             std::string::npos)
       << Counts();
 
-  // A request of another message class with the same wire format travels
-  // as bytes: a dynamic message built from the descriptor.
-  google::protobuf::DynamicMessageFactory factory;
-  std::unique_ptr<google::protobuf::Message> dyn_req(factory.GetPrototype(EchoRequest::descriptor())->New());
-  std::unique_ptr<google::protobuf::Message> dyn_resp(factory.GetPrototype(EchoResponse::descriptor())->New());
-  dyn_req->GetReflection()->SetString(dyn_req.get(), EchoRequest::descriptor()->FindFieldByName("message"), "dyn");
+  // Messages of another descriptor pool (same wire format, different
+  // descriptors) travel as bytes: serialized and parsed.
+  google::protobuf::FileDescriptorProto file;
+  EchoRequest::descriptor()->file()->CopyTo(&file);
+  google::protobuf::DescriptorPool pool;
+  ASSERT_NE(pool.BuildFile(file), nullptr);
+  const auto* req_type = pool.FindMessageTypeByName("dougong.example.EchoRequest");
+  const auto* resp_type = pool.FindMessageTypeByName("dougong.example.EchoResponse");
+  ASSERT_NE(req_type, EchoRequest::descriptor());
+  google::protobuf::DynamicMessageFactory factory(&pool);
+  std::unique_ptr<google::protobuf::Message> dyn_req(factory.GetPrototype(req_type)->New());
+  std::unique_ptr<google::protobuf::Message> dyn_resp(factory.GetPrototype(resp_type)->New());
+  dyn_req->GetReflection()->SetString(dyn_req.get(), req_type->FindFieldByName("message"), "dyn");
   ClientContext ctx2;
   ASSERT_TRUE(channel_->Call(kEcho, &ctx2, *dyn_req, dyn_resp.get()).ok());
-  EXPECT_EQ(dyn_resp->GetReflection()->GetString(*dyn_resp, EchoResponse::descriptor()->FindFieldByName("message")),
-            "dyn");
+  EXPECT_EQ(dyn_resp->GetReflection()->GetString(*dyn_resp, resp_type->FindFieldByName("message")), "dyn");
 
   // Coroutine form of the caller.
   boost::asio::io_context io;

@@ -46,6 +46,11 @@ struct PublishOptions {
   std::vector<std::string> services;
 };
 
+// The address to advertise for a server bound to `listen_address`
+// ("ip:port", "[v6]:port"): itself, or 127.0.0.1 with its port when it is
+// an all-interfaces address (0.0.0.0, ::).
+std::string DefaultAdvertisedAddress(std::string_view listen_address);
+
 class ServerPublisher {
  public:
   // Adds the server's OnServing and OnStopping hooks, so call it before

@@ -195,6 +195,17 @@ std::shared_ptr<rpc::ChannelInterface> ClusterChannel::Core::InProcess() {
   return serves ? in_process_ : nullptr;
 }
 
+void ClusterChannel::Core::TrackInProcess(rpc::ClientContext* attempt) {
+  std::lock_guard lock(in_process_mu_);
+  in_process_attempts_.insert(attempt);
+}
+
+void ClusterChannel::Core::UntrackInProcess(rpc::ClientContext* attempt) {
+  std::lock_guard lock(in_process_mu_);
+  in_process_attempts_.erase(attempt);
+  if (in_process_attempts_.empty()) in_process_cv_.notify_all();
+}
+
 void ClusterChannel::Core::Post(std::function<void()> fn) {
   {
     std::lock_guard lock(timers_mu_);
@@ -224,6 +235,13 @@ void ClusterChannel::Core::Shutdown() {
     channels_.clear();
     for (auto& channel : retired_) channels.push_back(std::move(channel));
     retired_.clear();
+  }
+  // In-process attempts: cancelled, and waited for (the server answers a
+  // cancel at once, and its Stop completes whatever it still has).
+  {
+    std::unique_lock lock(in_process_mu_);
+    for (rpc::ClientContext* attempt : in_process_attempts_) attempt->Cancel();
+    in_process_cv_.wait(lock, [&] { return in_process_attempts_.empty(); });
   }
   // An attempt being started holds its channel for the length of
   // CallMethod; wait for it so the channel is destroyed here.

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,10 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   // The in-process server's channel while that server is serving and
   // serves this service (options.in_process_server); null otherwise.
   std::shared_ptr<rpc::ChannelInterface> InProcess();
+  // In-process attempts in flight, so Shutdown can cancel them and wait for
+  // their completion (the server's channel is not ours to destroy).
+  void TrackInProcess(rpc::ClientContext* attempt);
+  void UntrackInProcess(rpc::ClientContext* attempt);
 
   // Runs `fn` on the timer thread (inline once the channel is closed).
   void Post(std::function<void()> fn);
@@ -84,6 +89,9 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   std::unique_ptr<OutlierDetector> outlier_;  // null: disabled
   std::shared_ptr<rpc::ChannelInterface> in_process_;  // null: no in-process server
   std::atomic<int> in_process_serves_{-1};             // -1: not checked yet (the server was not serving)
+  std::mutex in_process_mu_;
+  std::condition_variable in_process_cv_;
+  std::set<rpc::ClientContext*> in_process_attempts_;  // guarded by in_process_mu_
   std::atomic<bool> closing_{false};
 
   mutable std::mutex mu_;

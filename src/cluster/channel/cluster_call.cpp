@@ -247,6 +247,8 @@ Status ClusterCall::SendLocked(rpc::ChannelInterface& channel, size_t index, std
   if (index != kInProcess) {
     tried_.Add(index);
     set_->stats(index).OnStart();
+  } else {
+    core_->TrackInProcess(&a->ctx);
   }
   ++in_flight_;
   ++attempts_;
@@ -265,6 +267,15 @@ void ClusterCall::OnAttemptDone(Attempt* a, Status st) {
     cancelled_by_us = a->cancelled;
   }
   const bool local = a->index == kInProcess;
+  // Untracked when this returns: the call's `done` (if this attempt ends
+  // it) has run by then, which ~ClusterChannel waits for.
+  struct Untrack {
+    ClusterChannel::Core* core;
+    rpc::ClientContext* ctx;
+    ~Untrack() {
+      if (ctx) core->UntrackInProcess(ctx);
+    }
+  } untrack{core_.get(), local ? &a->ctx : nullptr};
   const std::string& address = AddressOf(a->index);
   // CANCELLED we did not ask for: the provider's channel was dropped because
   // it left the registry. For the caller that provider is unavailable.

@@ -10,6 +10,13 @@
 
 namespace dougong::cluster {
 
+std::string DefaultAdvertisedAddress(std::string_view listen_address) {
+  std::string_view host = HostOfAddress(listen_address);
+  if (host != "0.0.0.0" && host != "::") return std::string(listen_address);
+  size_t colon = listen_address.rfind(':');
+  return "127.0.0.1" + std::string(listen_address.substr(colon));
+}
+
 // Shared by the publisher and the server's hooks, which may outlive it.
 struct ServerPublisher::State {
   rpc::Server* server;
@@ -24,11 +31,7 @@ struct ServerPublisher::State {
   // The advertised address: the option, else the bound one with loopback
   // for a wildcard host.
   std::string AdvertisedAddress() const {
-    if (!options.address.empty()) return options.address;
-    std::string bound = server->listen_address();
-    std::string_view host = HostOfAddress(bound);
-    if (host == "0.0.0.0" || host == "::") return "127.0.0.1:" + std::to_string(server->port());
-    return bound;
+    return options.address.empty() ? DefaultAdvertisedAddress(server->listen_address()) : options.address;
   }
 
   Status PublishLocked() {
