@@ -57,10 +57,13 @@ class InProcessCall : public std::enable_shared_from_this<InProcessCall> {
   const std::shared_ptr<ServerCall>& call() const { return call_; }
   asio::io_context& io() { return io_; }
 
+  // Set before the call is registered: Stop may complete it from then on.
+  void set_done(ChannelInterface::Done done) { done_ = std::move(done); }
+  ChannelInterface::Done take_done() { return std::move(done_); }
+
   // Once admitted and registered: on io_, the deadline timer, the cancel
   // hook, then the handler.
-  void Start(ChannelInterface::Done done) {
-    done_ = std::move(done);
+  void Start() {
     asio::post(io_, [self = shared_from_this()] { self->StartOnIo(); });
   }
 
@@ -174,13 +177,14 @@ class InProcessChannelImpl : public ChannelInterface {
       Fail(std::move(done), std::move(st));
       return;
     }
+    call->set_done(std::move(done));
     if (!s.RegisterInProcess(call)) {  // Stop already aborted the in-process calls
       s.Release(method);
       s.RecordRejected(method, Code::kUnavailable);
-      Fail(std::move(done), Unavailable("server is stopping"));
+      Fail(call->take_done(), Unavailable("server is stopping"));
       return;
     }
-    call->Start(std::move(done));
+    call->Start();
   }
 
  private:

@@ -361,6 +361,8 @@ Status Server::Impl::Listen(const tcp::endpoint& endpoint, std::string_view addr
   if (!ec) acc.bind(endpoint, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    // The timer and the acceptor belong to the I/O contexts: go first.
+    impl_->accept_retry.reset();
     impl_->acceptor.reset();
     impl_->io.reset();
     impl_->workers.reset();
