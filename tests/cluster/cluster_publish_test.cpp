@@ -106,7 +106,9 @@ TEST_F(ServerPublisherTest, PublishesOnlyTheListedServicesAndWithdrawsOnDestruct
   p.services = {"no.such.Service"};
   auto none = ServerPublisher::Attach(server, keeper_.url(), p);
   ASSERT_TRUE(none.ok());
-  auto all = ServerPublisher::Attach(server, keeper_.url(), PublishOptions{.address = "10.1.2.3:9000"});
+  PublishOptions fixed;
+  fixed.address = "10.1.2.3:9000";
+  auto all = ServerPublisher::Attach(server, keeper_.url(), fixed);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(ServerPublisher::Attach(server, "list://127.0.0.1:1", {}).status().code(), Code::kInvalidArgument);
   EXPECT_EQ((*all)->Publish().code(), Code::kFailedPrecondition);  // not serving yet

@@ -79,7 +79,20 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   FailbackQueue& failback() { return failback_; }
 
  private:
-  void RetireLocked(std::shared_ptr<rpc::Channel> channel);
+  // A departed provider's channel, kept until its attempts in flight have
+  // finished: a provider deregisters before it drains, so they are answered.
+  struct Retired {
+    std::shared_ptr<rpc::Channel> channel;
+    ProviderSetPtr set;  // the last snapshot with the provider: its live stats
+    size_t index = 0;
+  };
+  void RetireLocked(std::shared_ptr<rpc::Channel> channel, const ProviderSetPtr& old, const std::string& address);
+  // Moves the retired channels nobody uses any more to `out` (destroyed by
+  // the caller, outside mu_); true when some are left.
+  bool CollectIdleLocked(std::vector<std::shared_ptr<rpc::Channel>>* out);
+  // Destroys idle retired channels on the timer thread until none is left.
+  void SweepRetired();
+  void ScheduleSweep();
 
   const std::string service_;
   const ClusterChannelOptions options_;
@@ -98,9 +111,11 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   std::condition_variable providers_cv_;
   ProviderSetPtr set_;
   std::map<std::string, std::shared_ptr<rpc::Channel>, std::less<>> channels_;
-  // Channels of departed providers, destroyed here (never on their own I/O
-  // thread, which a channel cannot join) once no attempt holds them.
-  std::vector<std::shared_ptr<rpc::Channel>> retired_;
+  // Channels of departed providers, destroyed here or on the timer thread
+  // (never on their own I/O thread, which a channel cannot join) once no
+  // attempt is in flight on them.
+  std::vector<Retired> retired_;
+  bool sweep_scheduled_ = false;
   std::map<std::string, std::shared_ptr<CircuitBreaker>, std::less<>> breakers_;
   std::map<std::string, std::shared_ptr<MethodState>, std::less<>> methods_;
 
