@@ -145,8 +145,12 @@ class InProcessChannelImpl : public ChannelInterface {
  public:
   explicit InProcessChannelImpl(Server::Impl* server) : server_(server) {}
   ~InProcessChannelImpl() override {
-    std::lock_guard lock(mu_);
-    if (errors_) errors_->Stop();
+    std::unique_ptr<net::IoPool> errors;
+    {
+      std::lock_guard lock(mu_);
+      errors = std::move(errors_);
+    }
+    if (errors) errors->Stop();  // outside mu_: a callback there may call again
   }
 
   void CallMethod(const MethodSpec& spec, ClientContext* ctx, const Message& request, Message* response,
