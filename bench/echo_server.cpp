@@ -18,7 +18,7 @@
 #include <cstdio>
 #include <string>
 
-#include "dougong/cluster/naming.h"
+#include "dougong/cluster/server_publisher.h"
 #include "dougong/rpc/server.h"
 #include "bench_common.h"
 #include "echo_service.h"
@@ -44,34 +44,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echo_server: AddService: %s\n", st.ToString().c_str());
     return 1;
   }
+  // Registers once serving, deregisters when Stop begins (before the drain).
+  std::unique_ptr<dougong::cluster::ServerPublisher> publisher;
+  if (!registry_url.empty()) {
+    auto p = dougong::cluster::ServerPublisher::Attach(server, registry_url);
+    if (!p.ok()) {
+      std::fprintf(stderr, "echo_server: --registry: %s\n", p.status().ToString().c_str());
+      return 1;
+    }
+    publisher = std::move(p).value();
+  }
   if (auto st = server.Start(":" + std::to_string(port)); !st.ok()) {
     std::fprintf(stderr, "echo_server: Start: %s\n", st.ToString().c_str());
     return 1;
-  }
-  std::shared_ptr<dougong::cluster::Registry> registry;
-  const std::string address = "127.0.0.1:" + std::to_string(server.port());
-  if (!registry_url.empty()) {
-    auto r = dougong::cluster::Registry::FromUrl(registry_url);
-    if (!r.ok()) {
-      std::fprintf(stderr, "echo_server: --registry: %s\n", r.status().ToString().c_str());
-      return 1;
-    }
-    registry = std::move(r).value();
-    dougong::cluster::ProviderRegistration reg;
-    reg.service = "dougong.example.EchoService";
-    reg.provider.address = address;
-    reg.methods = {"Echo"};
-    if (auto st = registry->Register(reg); !st.ok()) {
-      std::fprintf(stderr, "echo_server: Register: %s\n", st.ToString().c_str());
-      return 1;
-    }
   }
   std::printf("listening on %d\n", server.port());
   std::fflush(stdout);
 
   int sig = bench::WaitForStopSignal(stop_signals);
   std::fprintf(stderr, "echo_server: signal %d, shutting down\n", sig);
-  if (registry) registry->Deregister("dougong.example.EchoService", address);
   server.Stop(std::chrono::seconds(2));
   server.Wait();
   return 0;
