@@ -24,6 +24,8 @@
 #include "dougong/cluster/cluster_channel.h"
 #include "dougong/rpc/server.h"
 #include "echo.dougong.h"
+#include "naming_test_util.h"
+#include "registry_server.h"
 
 namespace dougong::cluster::testing {
 
@@ -106,12 +108,36 @@ class TestProvider {
   }
   void Restart() { Start(port_); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  rpc::Server* server() { return server_.get(); }
 
   FaultyEcho service;
 
  private:
   std::unique_ptr<rpc::Server> server_;
   int port_ = 0;
+};
+
+// A keeper on a free loopback port with a fresh data directory, and the
+// zk:// URL of a registry in it (2 s sessions).
+class TestKeeper {
+ public:
+  void Start(const std::string& prefix) {
+    dir_ = FreshTestDir(prefix);
+    server_ = RegistryServer::Create(RegistryKind::kKeeper, dir_);
+    server_->StartFresh();
+    ASSERT_TRUE(server_->running());
+    url_ = "zk://" + server_->hosts() + "/dougong-test?session_timeout_ms=2000";
+  }
+  void Stop() {
+    server_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<RegistryServer> server_;
+  std::string url_;
 };
 
 struct EchoReply {
