@@ -12,6 +12,7 @@
 #include "keeper/connection.h"
 #include "keeper/core.h"
 #include "net/io_pool.h"
+#include "net/listener.h"
 
 namespace dougong::keeper {
 
@@ -89,11 +90,7 @@ Result<tcp::endpoint> Endpoint(const std::string& host, int port) {
 }
 
 Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& ep, const char* what) {
-  boost::system::error_code ec;
-  acceptor.open(ep.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(ep, ec);
-  if (!ec) acceptor.listen(1024, ec);
+  boost::system::error_code ec = net::OpenListener(acceptor, ep, 1024);
   if (ec) {
     return Status(Code::kUnavailable,
                   std::string("cannot listen on ") + what + " " + ep.address().to_string() + ":" +

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dougong/base/result.h"
+#include "net/listener.h"
 #include "rpc/reflection_service.h"
 #include "rpc/server_impl.h"
 
@@ -354,12 +355,8 @@ Status Server::Impl::Listen(const tcp::endpoint& endpoint, std::string_view addr
   impl_->workers = std::make_unique<asio::thread_pool>(workers);
   impl_->acceptor = std::make_unique<tcp::acceptor>(impl_->io->at(0));
   impl_->accept_retry = std::make_unique<asio::steady_timer>(impl_->io->at(0));
-  boost::system::error_code ec;
-  auto& acc = *impl_->acceptor;
-  acc.open(endpoint.protocol(), ec);
-  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc.bind(endpoint, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  boost::system::error_code ec =
+      net::OpenListener(*impl_->acceptor, endpoint, asio::socket_base::max_listen_connections);
   if (ec) {
     // The timer and the acceptor belong to the I/O contexts: go first.
     impl_->accept_retry.reset();
@@ -368,7 +365,7 @@ Status Server::Impl::Listen(const tcp::endpoint& endpoint, std::string_view addr
     impl_->workers.reset();
     return Unavailable(fmt::format("cannot listen on {}: {}", address, ec.message()));
   }
-  auto local = acc.local_endpoint();
+  auto local = impl_->acceptor->local_endpoint();
   impl_->port = local.port();
   impl_->listen_address = local.address().is_v6()
                               ? fmt::format("[{}]:{}", local.address().to_string(), local.port())
