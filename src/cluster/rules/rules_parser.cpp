@@ -26,7 +26,7 @@ class Parser {
  public:
   Status Fail(const YAML::Node& n, const std::string& field, std::string_view what) const {
     std::string where = n.Mark().is_null() ? "" : "line " + std::to_string(n.Mark().line + 1) + ": ";
-    return InvalidArgument("rules: " + where + field + ": " + std::string(what));
+    return InvalidArgument("rules: " + where + (field.empty() ? "the document" : field) + ": " + std::string(what));
   }
 
   Status Keys(const YAML::Node& n, const std::string& field, std::initializer_list<std::string_view> allowed) const {
