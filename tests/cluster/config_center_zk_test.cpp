@@ -289,5 +289,68 @@ TEST_F(RulesChannelZk, AChannelFollowsRuleChangesLive) {
   for (const auto& [who, n] : spread) EXPECT_GE(n, 9) << who;
 }
 
+// An echo whose handler asks a ServerGovernor first, as the server's
+// admission hook will: the caller from `dougong-caller`, the peer's host.
+class GovernedEcho : public example::EchoServiceBase {
+ public:
+  explicit GovernedEcho(ServerGovernor* governor)
+      : EchoServiceBase(rpc::HandlerMode::kCoroutine), governor_(governor) {}
+  rpc::Awaitable<Status> CoEcho(rpc::ServerContext& ctx, const example::EchoRequest&,
+                                example::EchoResponse* response) override {
+    const std::string* app = rpc::FindMetadata(ctx.request_metadata(), kCallerMetadata);
+    Status st = governor_->Admit(testing::kEchoService, "Echo", app ? *app : "", ctx.peer());
+    if (st.ok()) response->set_message(app ? *app : "");
+    co_return st;
+  }
+
+ private:
+  ServerGovernor* governor_;
+};
+
+TEST_F(ConfigCenterZk, TheProviderSideSeesTheCallersApplication) {
+  auto cc = NewCenter();
+  ServerGovernor governor;
+  ASSERT_TRUE(governor.Govern(cc, testing::kEchoService).ok());
+  GovernedEcho echo(&governor);
+  rpc::ServerOptions so;
+  so.io_threads = 1;
+  so.enable_reflection = false;
+  rpc::Server server(so);
+  ASSERT_TRUE(server.AddService(&echo).ok());
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  auto channel_of = [&](const std::string& app) {
+    ClusterChannelOptions o;
+    o.application = app;
+    auto ch = ClusterChannel::Create("list://127.0.0.1:" + std::to_string(server.port()), testing::kEchoService, o);
+    EXPECT_TRUE(ch.ok()) << ch.status().ToString();
+    return *ch;
+  };
+  auto web = channel_of("web");
+  auto crawler = channel_of("crawler");
+  EXPECT_EQ(testing::CallEcho(*web).from, "web");  // dougong-caller arrived
+  ASSERT_TRUE(cc->Set(ServiceRulesKey(testing::kEchoService), R"(
+access:
+  blacklist: {apps: [crawler]}
+flow:
+  - {method: Echo, per_caller: true, qps: 1, burst: 2}
+)").ok());
+  ASSERT_TRUE(WaitUntil([&] { return testing::CallEcho(*crawler).status.code() == Code::kPermissionDenied; }));
+  testing::EchoReply denied = testing::CallEcho(*crawler);
+  EXPECT_EQ(denied.status.code(), Code::kPermissionDenied);
+  EXPECT_NE(denied.status.message().find("caller 'crawler' (host 127.0.0.1) is on the blacklist"), std::string::npos)
+      << denied.status.message();
+  // web: two calls from its bucket, then RESOURCE_EXHAUSTED at once.
+  int ok = 0;
+  Status last;
+  for (int i = 0; i < 4; ++i) {
+    testing::EchoReply r = testing::CallEcho(*web);
+    ok += r.status.ok();
+    last = r.status;
+  }
+  EXPECT_LE(ok, 3);  // 2, or 3 if a second passed meanwhile
+  EXPECT_EQ(last.code(), Code::kResourceExhausted) << last.ToString();
+  server.Stop(0ms);
+}
+
 }  // namespace
 }  // namespace dougong::cluster
