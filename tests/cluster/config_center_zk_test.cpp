@@ -65,12 +65,12 @@ class ConfigCenterZk : public ::testing::Test {
     std::filesystem::remove_all(base_);
   }
 
-  void StartKeeper(int port) {
+  void StartKeeper(int port, const std::string& data = "data") {
     keeper::KeeperOptions o;
     o.host = "127.0.0.1";
     o.port = port;
     o.admin_port = 0;
-    o.data_dir = (base_ / "data").string();
+    o.data_dir = (base_ / data).string();
     o.tick_ms = 200;  // session timeouts from 400 ms to 4 s
     o.io_threads = 1;
     auto server = keeper::KeeperServer::Start(o);
@@ -179,13 +179,33 @@ TEST_F(ConfigCenterZk, AnOutageKeepsTheValuesAndAReconnectResyncs) {
   keeper_.reset();
   // Past the session timeout (2 s): the session is lost, nothing delivered.
   std::this_thread::sleep_for(2500ms);
-  EXPECT_EQ(*cc->Get("apps/web/mode"), "blue");
+  Result<std::string> mode = cc->Get("apps/web/mode");
+  ASSERT_TRUE(mode.ok()) << mode.status().ToString();
+  EXPECT_EQ(*mode, "blue");
   EXPECT_EQ(log.values().back(), "blue");
   for (const auto& v : log.values()) EXPECT_TRUE(v.has_value());
   StartKeeper(port_);  // same port, same data
   auto writer = NewCenter();
   ASSERT_TRUE(writer->Set("apps/web/mode", "green").ok());
   EXPECT_TRUE(log.WaitFor("green", 10s));
+}
+
+TEST_F(ConfigCenterZk, ARegistryThatLostItsDataDeletesNothing) {
+  auto cc = NewCenter();
+  ValueLog log;
+  ASSERT_TRUE(cc->Set("apps/web/mode", "blue").ok());
+  ASSERT_TRUE(cc->Watch("apps/web/mode", log.Listener()).ok());
+  ASSERT_TRUE(log.WaitFor("blue"));
+  keeper_.reset();
+  StartKeeper(port_, "empty");  // same port, no data: no ROOT/config at all
+  // The client, refused for having seen newer zxids, starts a new session;
+  // a new key is then known as absent.
+  ASSERT_TRUE(WaitUntil([&] { return cc->Get("apps/web/new").status().code() == Code::kNotFound; }, 20s));
+  std::this_thread::sleep_for(300ms);  // the full re-read that follows a new session
+  Result<std::string> mode = cc->Get("apps/web/mode");
+  ASSERT_TRUE(mode.ok()) << mode.status().ToString();
+  EXPECT_EQ(*mode, "blue");
+  for (const auto& v : log.values()) EXPECT_TRUE(v.has_value());
 }
 
 constexpr char kGoodRules[] = "access:\n  blacklist: {apps: [crawler]}\n";

@@ -291,7 +291,12 @@ bool ZkConfigCenter::ReadKeys(zk::ZkClient& client, const std::vector<std::strin
   bool complete = true;
   for (size_t from = 0; from < keys.size(); from += kReadBatch) {
     size_t to = std::min(keys.size(), from + kReadBatch);
-    std::vector<zk::ZkOp> reads;
+    // The config root first: a registry without it (one that lost its data,
+    // or a new one) was not set up rather than emptied. It makes unknown
+    // keys known as absent but deletes no known value: wiping the settings
+    // of every process on its word would be the outage this class exists
+    // to survive.
+    std::vector<zk::ZkOp> reads = {zk::ZkOp::GetData(config_root_)};
     for (size_t i = from; i < to; ++i) reads.push_back(zk::ZkOp::GetData(PathOf(keys[i])));
     Result<std::vector<zk::ZkOpResult>> data = client.MultiRead(reads);
     if (!data.ok()) {
@@ -302,9 +307,13 @@ bool ZkConfigCenter::ReadKeys(zk::ZkClient& client, const std::vector<std::strin
       for (size_t i = from; i < keys.size(); ++i) events_->dirty.insert(keys[i]);
       return false;
     }
+    const bool root_missing = (*data)[0].err == zk::ZkError::kNoNode;
+    if (root_missing && !root_missing_logged_)
+      spdlog::warn("config: {} does not exist in the registry; keeping the last known values", config_root_);
+    root_missing_logged_ = root_missing;
     std::lock_guard lock(mu_);
     for (size_t i = from; i < to; ++i) {
-      const zk::ZkOpResult& r = (*data)[i - from];
+      const zk::ZkOpResult& r = (*data)[i - from + 1];
       std::optional<std::string> value;
       if (r.err == zk::ZkError::kOk) {
         value = r.data;
@@ -313,7 +322,7 @@ bool ZkConfigCenter::ReadKeys(zk::ZkClient& client, const std::vector<std::strin
         continue;
       }
       Entry& e = entries_[keys[i]];
-      if (e.known && e.value == value) continue;
+      if (e.known && (e.value == value || (root_missing && !value))) continue;
       e.known = true;
       e.value = std::move(value);
       e.version = next_version_++;

@@ -5,8 +5,9 @@
 // every change; the watch callback only marks the key, and the worker thread
 // re-reads the marked keys (one multiRead), updates the entries, writes the
 // cache file and calls the listeners. On (re)connection and after a session
-// expiry every entry is re-read. A failed read changes nothing: an outage
-// never replaces a known value with nothing.
+// expiry every entry is re-read. A failed read changes nothing, nor does a
+// registry without ROOT/config at all (one that lost its data): an outage
+// never replaces known values with nothing.
 #pragma once
 
 #include <chrono>
@@ -84,6 +85,7 @@ class ZkConfigCenter : public ConfigCenter {
 
   // Worker thread only.
   bool watch_armed_ = false;  // the recursive watch is on the current client
+  bool root_missing_logged_ = false;
   std::chrono::steady_clock::time_point last_full_sync_;
 };
 
