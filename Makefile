@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 
-.PHONY: run test bench deps build-release build-test fuzz clean bench-keeper
+.PHONY: run test bench deps build-release build-test fuzz clean bench-keeper jepsen
 
 deps:
 	@bash scripts/install-deps.sh test
@@ -34,6 +34,28 @@ bench:
 bench-keeper:
 	@bash scripts/install-deps.sh bench
 	@JOBS=$(JOBS) bash bench/compare_zk.sh
+
+# The long linearizability run (docs/linearizability.md): clients against
+# keeper under kill -9 (or pause) faults, history checked, report in
+# build/jepsen/report.md. Settings from the environment or make variables.
+JEPSEN_SECONDS ?= 300
+JEPSEN_CLIENTS ?= 10
+JEPSEN_KEYS ?= 5
+JEPSEN_FAULTS ?= kill
+JEPSEN_MEMBERS ?= 1
+JEPSEN_INTERVAL_MS ?= 3000
+JEPSEN_MAX_FAULT_MS ?= 1000
+JEPSEN_SEED ?= 1
+jepsen: deps
+	@cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDOUGONG_SANITIZE=ON \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+	@ninja -C build/test -j$(JOBS) dougong_cli lin_workload
+	@rm -rf build/jepsen/run && mkdir -p build/jepsen
+	./build/test/tests/lincheck/lin_workload --dougong-bin build/test/src/dougong \
+	  --work-dir build/jepsen/run --members $(JEPSEN_MEMBERS) --duration-s $(JEPSEN_SECONDS) \
+	  --clients $(JEPSEN_CLIENTS) --keys $(JEPSEN_KEYS) --faults $(JEPSEN_FAULTS) \
+	  --fault-interval-ms $(JEPSEN_INTERVAL_MS) --max-fault-ms $(JEPSEN_MAX_FAULT_MS) --seed $(JEPSEN_SEED) \
+	  --min-faults 1 --plant-stale-read --report build/jepsen/report.md --history build/jepsen/history.txt
 
 fuzz:
 	@bash tests/fuzz/run.sh $(or $(SECONDS),60)

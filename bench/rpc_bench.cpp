@@ -12,6 +12,11 @@
 // request attachment (default; the server echoes it back without copying) or
 // in the `payload` bytes field with --mode=body.
 //
+// With --naming, `target` is a naming URL (list://h1:p1,h2:p2, zk://...) and
+// each of the `connections` channels is a cluster::ClusterChannel over the
+// providers it names (--lb picks the balancer): the cluster layer's overhead
+// against direct channels (bench/compare_cluster.sh).
+//
 // Prints one key=value line (see bench/bench_common.h), identical in format
 // to bench/grpc/grpc_bench.
 #include <CLI/CLI.hpp>
@@ -27,6 +32,7 @@
 
 #include "bench_common.h"
 #include "dougong/base/bytes.h"
+#include "dougong/cluster/cluster_channel.h"
 #include "dougong/rpc/channel.h"
 #include "echo.pb.h"
 
@@ -163,16 +169,36 @@ int main(int argc, char** argv) {
   app.add_option("--mode", k.mode, "attachment | body")
       ->default_val("attachment")
       ->check(CLI::IsMember({"attachment", "body"}));
+  bool naming = false;
+  std::string lb = "roundrobin";
+  app.add_flag("--naming", naming, "target is a naming URL: call through a cluster channel");
+  app.add_option("--lb", lb, "load balancer of the cluster channel")->default_val("roundrobin");
   CLI11_PARSE(app, argc, argv);
   const bool attachment_mode = k.mode == "attachment";
+  if (naming) k.stack = "dougong-cluster";
 
-  std::vector<std::shared_ptr<dougong::rpc::Channel>> channels;
+  std::vector<std::shared_ptr<dougong::rpc::ChannelInterface>> channels;
   for (int i = 0; i < k.connections; ++i) {
     dougong::rpc::ChannelOptions opts;
     opts.connection_type = dougong::rpc::ChannelOptions::ConnectionType::kSingle;
     opts.io_threads = 1;
     opts.connect_timeout = std::chrono::milliseconds(5000);
-    auto ch = dougong::rpc::Channel::Create(k.target, opts);
+    dougong::Result<std::shared_ptr<dougong::rpc::ChannelInterface>> ch = [&]()
+        -> dougong::Result<std::shared_ptr<dougong::rpc::ChannelInterface>> {
+      if (!naming) {
+        auto direct = dougong::rpc::Channel::Create(k.target, opts);
+        if (!direct.ok()) return direct.status();
+        return std::shared_ptr<dougong::rpc::ChannelInterface>(std::move(direct).value());
+      }
+      dougong::cluster::ClusterChannelOptions co;
+      co.load_balancer = lb;
+      co.channel = opts;
+      auto cluster = dougong::cluster::ClusterChannel::Create(k.target, kEcho.service, co);
+      if (!cluster.ok()) return cluster.status();
+      if (!(*cluster)->WaitForProviders(1, std::chrono::seconds(10)))
+        return dougong::Status(dougong::Code::kUnavailable, "no provider discovered in 10 s");
+      return std::shared_ptr<dougong::rpc::ChannelInterface>(std::move(cluster).value());
+    }();
     if (!ch.ok()) {
       std::fprintf(stderr, "rpc_bench: Channel::Create(%s): %s\n", k.target.c_str(),
                    ch.status().ToString().c_str());

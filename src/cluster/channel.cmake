@@ -7,6 +7,7 @@ add_library(dougong_cluster_channel STATIC
   ${CMAKE_CURRENT_LIST_DIR}/channel/channel_core.cpp
   ${CMAKE_CURRENT_LIST_DIR}/channel/cluster_call.cpp
   ${CMAKE_CURRENT_LIST_DIR}/channel/cluster_channel.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/channel/cluster_status.cpp
   ${CMAKE_CURRENT_LIST_DIR}/channel/failback_queue.cpp
   ${CMAKE_CURRENT_LIST_DIR}/channel/fault_tolerance.cpp
   ${CMAKE_CURRENT_LIST_DIR}/channel/method_state.cpp

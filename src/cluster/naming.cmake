@@ -9,6 +9,7 @@ add_library(dougong_naming STATIC
   ${CMAKE_CURRENT_LIST_DIR}/naming/listed_naming.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/naming.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/provider_codec.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/naming/server_publisher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/subscriber_set.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/url.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/zk_naming.cpp

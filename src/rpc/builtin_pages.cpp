@@ -1,6 +1,7 @@
 // The built-in pages: /status for people, /metrics for Prometheus.
 #include <fmt/format.h>
 
+#include "dougong/base/observability.h"
 #include "rpc/server_impl.h"
 
 namespace dougong::rpc {
@@ -15,18 +16,7 @@ size_t OpenConnections(Server::Impl& s) {
 double Seconds(uint64_t micros) { return static_cast<double>(micros) / 1e6; }
 
 // Label values escape backslash, quote and newline (exposition format).
-std::string LabelValue(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
+std::string LabelValue(std::string_view v) { return MetricFamilies::LabelValue(v); }
 
 constexpr double kQuantiles[] = {0.5, 0.9, 0.99, 0.999};
 
@@ -64,6 +54,8 @@ std::string Server::Impl::StatusPage() {
         snap.Quantile(0.5), snap.Quantile(0.9), snap.Quantile(0.99), snap.Quantile(0.999), snap.max_us);
     out += fmt::format("    errors:{}\n", errors.empty() ? " none" : errors);
   }
+  // What other components of the process show (cluster channels, ...).
+  out += ObservabilityRegistry::Global().StatusText();
   return out;
 }
 
@@ -114,6 +106,9 @@ std::string Server::Impl::MetricsPage() {
                        Seconds(snap.sum_us));
     out += fmt::format("dougong_rpc_server_request_duration_seconds_count{{method=\"{}\"}} {}\n", method, snap.count);
   }
+  MetricFamilies sections;
+  ObservabilityRegistry::Global().CollectMetrics(sections);
+  out += sections.Text();
   return out;
 }
 

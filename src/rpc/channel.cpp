@@ -62,6 +62,20 @@ Awaitable<Status> ChannelInterface::CoCall(const MethodSpec& method, ClientConte
       asio::use_awaitable);
 }
 
+// ---- Shared I/O threads ----
+
+struct ChannelThreads::Impl {
+  explicit Impl(int threads) : pool(std::make_shared<net::IoPool>(std::max(1, threads))) { pool->Start(); }
+  std::shared_ptr<net::IoPool> pool;
+};
+
+std::shared_ptr<ChannelThreads> ChannelThreads::Create(int threads) {
+  return std::make_shared<ChannelThreads>(std::make_unique<Impl>(threads));
+}
+ChannelThreads::ChannelThreads(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ChannelThreads::~ChannelThreads() { impl_->pool->Stop(); }
+int ChannelThreads::size() const { return impl_->pool->size(); }
+
 // ---- Channel: native protocol to one host:port ----
 
 struct Channel::Impl {
@@ -72,16 +86,32 @@ struct Channel::Impl {
     Status last_error;
   };
 
+  // What a connection's connect callback reaches the channel through: the
+  // channel clears it when destroyed. With an own pool that is belt and
+  // braces (the pool is joined first); with shared threads a connection's
+  // last callback may run after the channel is gone.
+  struct Link {
+    std::mutex mu;
+    Impl* impl = nullptr;
+  };
+
   Impl(std::string target, std::string host, std::string port, ChannelOptions opts)
       : target(std::move(target)),
         host(std::move(host)),
         port(std::move(port)),
         options(std::move(opts)),
-        io(std::make_unique<net::IoPool>(std::max(1, options.io_threads))),
+        io(options.threads ? options.threads->impl().pool
+                           : std::make_shared<net::IoPool>(std::max(1, options.io_threads))),
+        owns_io(!options.threads),
         slots(options.connection_type == ChannelOptions::ConnectionType::kPooled ? std::max(1, options.pool_size)
                                                                                  : 1),
-        rng(std::random_device{}()) {
-    io->Start();
+        rng(std::random_device{}()),
+        link(std::make_shared<Link>()),
+        threads(std::move(options.threads)) {
+    // Connections copy the options: they must not own the shared threads,
+    // or the last of them could end on one of those threads and join it.
+    link->impl = this;
+    if (owns_io) io->Start();
   }
 
   ~Impl() {
@@ -94,7 +124,11 @@ struct Channel::Impl {
     // Pending calls complete (CANCELLED) before the threads stop; after the
     // join no callback touches *this.
     for (auto& c : conns) c->Shutdown(Cancelled("channel destroyed"));
-    io->Stop();
+    {
+      std::lock_guard lock(link->mu);
+      link->impl = nullptr;
+    }
+    if (owns_io) io->Stop();
   }
 
   // Exponential backoff with jitter after a failed connection attempt.
@@ -147,8 +181,10 @@ struct Channel::Impl {
     auto holder = std::make_shared<const ClientConnection*>(nullptr);
     auto conn = std::make_shared<ClientConnection>(
         io->Next(), host, port, options, short_lived,
-        [this, index, holder, short_lived](const Status& st) {
-          if (!short_lived) OnConnectResult(index, *holder, st);
+        [link = link, index, holder, short_lived](const Status& st) {
+          if (short_lived) return;
+          std::lock_guard lock(link->mu);
+          if (link->impl) link->impl->OnConnectResult(index, *holder, st);
         });
     *holder = conn.get();
     return conn;
@@ -158,11 +194,14 @@ struct Channel::Impl {
   std::string host;
   std::string port;
   ChannelOptions options;
-  std::unique_ptr<net::IoPool> io;
+  std::shared_ptr<net::IoPool> io;
+  bool owns_io;
   std::mutex mu;
   std::vector<Slot> slots;
   std::atomic<size_t> next{0};
   std::mt19937_64 rng;
+  std::shared_ptr<Link> link;
+  std::shared_ptr<ChannelThreads> threads;  // keeps shared threads running
 };
 
 Result<std::shared_ptr<Channel>> Channel::Create(std::string_view target, ChannelOptions options) {

@@ -201,7 +201,8 @@ class HttpSession : public ConnectionBase, public std::enable_shared_from_this<H
         call->mutable_request_metadata().emplace_back(std::move(name), std::string(field.value()));
       }
     }
-    if (Status st = server_->Admit(method); !st.ok()) co_return JsonError(st);
+    AdmissionInfo info{method->def.service, method->def.method, peer_, call->ctx().request_metadata()};
+    if (Status st = server_->Admit(method, info); !st.ok()) co_return JsonError(st);
     current_ = call;
     Status st = co_await AwaitDispatch(call);
     current_.reset();

@@ -56,7 +56,7 @@ void Server::Impl::RecordRejected(MethodEntry* method, Code code) {
   if (method) method->stats.by_code[static_cast<int>(code)].fetch_add(1, std::memory_order_relaxed);
 }
 
-Status Server::Impl::Admit(MethodEntry* method) {
+Status Server::Impl::Admit(MethodEntry* method, const AdmissionInfo& info) {
   if (stopping.load(std::memory_order_acquire)) {
     RecordRejected(method, Code::kUnavailable);
     return Unavailable("server is stopping");
@@ -75,7 +75,27 @@ Status Server::Impl::Admit(MethodEntry* method) {
     return ResourceExhausted(
         fmt::format("concurrency limit {} of {} reached", method->max_concurrency, method->full_name));
   }
+  for (const AdmissionHook& hook : admission_hooks) {
+    Status st;
+    try {
+      st = hook(info);
+    } catch (const std::exception& e) {
+      st = Internal(fmt::format("admission hook threw: {}", e.what()));
+    } catch (...) {
+      st = Internal("admission hook threw");
+    }
+    if (!st.ok()) {
+      Release(method);
+      RecordRejected(method, st.code());
+      return st;
+    }
+  }
   return {};
+}
+
+void Server::Impl::Release(MethodEntry* method) {
+  method->stats.inflight.fetch_sub(1, std::memory_order_acq_rel);
+  inflight.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void Server::Impl::Dispatch(const CallPtr& call, asio::any_io_executor executor, Done done) {
@@ -230,6 +250,52 @@ Status Server::Impl::AddServiceLocked(Service* service) {
   return {};
 }
 
+namespace {
+// Hooks are fixed once the server starts, so the calls read them unlocked.
+template <class Hook>
+Status AddBeforeStart(Server::Impl& impl, std::vector<Hook>& hooks, Hook hook, std::string_view what) {
+  std::lock_guard lock(impl.state_mu);
+  if (impl.started) return FailedPrecondition(fmt::format("{} after Start", what));
+  if (!hook) return InvalidArgument(fmt::format("{}: empty hook", what));
+  hooks.push_back(std::move(hook));
+  return {};
+}
+}  // namespace
+
+Status Server::AddAdmissionHook(AdmissionHook hook) {
+  return AddBeforeStart(*impl_, impl_->admission_hooks, std::move(hook), "AddAdmissionHook");
+}
+Status Server::OnServing(std::function<void()> hook) {
+  return AddBeforeStart(*impl_, impl_->serving_hooks, std::move(hook), "OnServing");
+}
+Status Server::OnStopping(std::function<void()> hook) {
+  return AddBeforeStart(*impl_, impl_->stopping_hooks, std::move(hook), "OnStopping");
+}
+
+std::vector<const Service*> Server::services() const {
+  std::lock_guard lock(impl_->state_mu);
+  std::vector<const Service*> out;
+  for (const Service* s : impl_->services)
+    if (s != impl_->reflection.get()) out.push_back(s);
+  return out;
+}
+
+bool Server::HasService(std::string_view service) const {
+  std::lock_guard lock(impl_->state_mu);
+  for (const Service* s : impl_->services)
+    if (s != impl_->reflection.get() && s->GetDescriptor()->full_name() == service) return true;
+  return false;
+}
+
+bool Server::serving() const {
+  return impl_->running.load(std::memory_order_acquire) && !impl_->stopping.load(std::memory_order_acquire);
+}
+
+std::string Server::listen_address() const {
+  std::lock_guard lock(impl_->state_mu);
+  return impl_->listen_address;
+}
+
 Status Server::SetMethodMaxConcurrency(std::string_view full_method, size_t limit) {
   for (auto& e : impl_->methods) {
     if (e.full_name == full_method) {
@@ -267,6 +333,15 @@ Result<tcp::endpoint> ParseListenAddress(std::string_view address) {
 Status Server::Start(std::string_view address) {
   auto endpoint = ParseListenAddress(address);
   if (!endpoint.ok()) return endpoint.status();
+  if (Status st = impl_->Listen(*endpoint, address); !st.ok()) return st;
+  // Outside state_mu: a hook may call back into the server (services(),
+  // listen_address()) and may block (a registry round trip).
+  for (const auto& hook : impl_->serving_hooks) hook();
+  return {};
+}
+
+Status Server::Impl::Listen(const tcp::endpoint& endpoint, std::string_view address) {
+  Impl* impl_ = this;
   std::lock_guard lock(impl_->state_mu);
   if (impl_->started) return FailedPrecondition("server already started");
   if (impl_->options.enable_reflection && !impl_->reflection) {
@@ -281,21 +356,28 @@ Status Server::Start(std::string_view address) {
   impl_->accept_retry = std::make_unique<asio::steady_timer>(impl_->io->at(0));
   boost::system::error_code ec;
   auto& acc = *impl_->acceptor;
-  acc.open(endpoint->protocol(), ec);
+  acc.open(endpoint.protocol(), ec);
   if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc.bind(*endpoint, ec);
+  if (!ec) acc.bind(endpoint, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    // The timer and the acceptor belong to the I/O contexts: go first.
+    impl_->accept_retry.reset();
     impl_->acceptor.reset();
     impl_->io.reset();
     impl_->workers.reset();
     return Unavailable(fmt::format("cannot listen on {}: {}", address, ec.message()));
   }
-  impl_->port = acc.local_endpoint().port();
+  auto local = acc.local_endpoint();
+  impl_->port = local.port();
+  impl_->listen_address = local.address().is_v6()
+                              ? fmt::format("[{}]:{}", local.address().to_string(), local.port())
+                              : fmt::format("{}:{}", local.address().to_string(), local.port());
   impl_->started = true;
   impl_->started_at = std::chrono::steady_clock::now();
   impl_->AcceptLoop();
   impl_->io->Start();
+  impl_->running.store(true, std::memory_order_release);
   return {};
 }
 
@@ -306,10 +388,14 @@ void Server::Stop(std::chrono::milliseconds grace) {
     std::lock_guard lock(impl_->state_mu);
     if (!impl_->started || impl_->stopped) return;
   }
-  if (impl_->stopping.exchange(true)) {
+  if (impl_->stop_started.exchange(true)) {
     Wait();
     return;
   }
+  // 0. While still serving: the stopping hooks (deregistration), so
+  // consumers stop choosing this server before it refuses calls.
+  for (const auto& hook : impl_->stopping_hooks) hook();
+  impl_->stopping.store(true, std::memory_order_release);
   // 1. Stop accepting.
   asio::post(impl_->io->at(0), [this] {
     boost::system::error_code ec;
@@ -326,11 +412,13 @@ void Server::Stop(std::chrono::milliseconds grace) {
   };
   for (auto& c : snapshot()) asio::post(c->executor(), [c] { c->GoAway(); });
   // 3. Drain up to the grace period: each connection closes itself once its
-  // in-flight requests are answered and the answers written.
+  // in-flight requests are answered and the answers written; in-process
+  // calls leave when answered.
   {
     std::unique_lock lock(impl_->state_mu);
-    impl_->state_cv.wait_for(lock, grace, [this] { return impl_->AllConnectionsClosed(); });
+    impl_->state_cv.wait_for(lock, grace, [this] { return impl_->NothingInFlight(); });
   }
+  impl_->AbortInProcessCalls();
   // 4. Close what is left and stop the threads.
   // Closing cancels what is still running; wait until each connection has
   // closed on its own thread before the threads stop.

@@ -205,10 +205,6 @@ class ServerConnection : public ConnectionBase, public std::enable_shared_from_t
       SendError(id, std::move(st));
       return;
     }
-    if (Status st = server_->Admit(method); !st.ok()) {
-      SendError(id, std::move(st));
-      return;
-    }
     call->set_correlation_id(id);
     if (meta_.timeout_us() && meta_.timeout_us() < uint64_t{detail::ServerCall::kMaxTimeoutMicros})
       call->set_deadline_after(std::chrono::microseconds(meta_.timeout_us()));
@@ -219,6 +215,12 @@ class ServerConnection : public ConnectionBase, public std::enable_shared_from_t
     auto& md = call->mutable_request_metadata();
     md.reserve(meta_.metadata_size());
     for (const auto& kv : meta_.metadata()) md.emplace_back(kv.key(), kv.value());
+    // Admission after the metadata: hooks decide on it.
+    AdmissionInfo info{method->def.service, method->def.method, peer_, md};
+    if (Status st = server_->Admit(method, info); !st.ok()) {
+      SendError(id, std::move(st));
+      return;
+    }
     call->set_request_attachment(frame.attachment);
     call->set_response_compression(static_cast<Compression>(meta_.compression()));
     calls_.emplace(id, call);

@@ -43,6 +43,8 @@ struct MethodEntry {
 
 namespace detail {
 
+class InProcessCall;
+
 // One call in progress: its context, messages and cancellation signal. Owned
 // by a shared_ptr held by the connection (for cancel) and by the handler.
 class ServerCall {
@@ -109,14 +111,25 @@ struct Server::Impl {
   // Finds a method by its names; nullptr if not served.
   MethodEntry* FindMethod(std::string_view service, std::string_view method) const;
 
-  // Admission control: checks limits and counts the call in flight. On
-  // success the caller must call Dispatch (which releases the slot).
-  Status Admit(MethodEntry* method);
+  // Admission control: checks limits, then the admission hooks, and counts
+  // the call in flight. On success the caller must call Dispatch (which
+  // releases the slot) or Release.
+  Status Admit(MethodEntry* method, const AdmissionInfo& info);
+  // Gives back the slot of an admitted call that will not be dispatched.
+  void Release(MethodEntry* method);
   // Runs the handler according to its mode, then runs `done` on `executor`
   // with the final status, after statistics are recorded.
   void Dispatch(const CallPtr& call, boost::asio::any_io_executor executor, Done done);
   // Records a call that was refused before it reached a handler.
   void RecordRejected(MethodEntry* method, Code code);
+
+  // In-process calls (in_process_channel.cpp). Register refuses (false)
+  // once Stop has aborted them; Abort completes every call still registered
+  // with UNAVAILABLE, on its I/O thread (Stop, after the grace period).
+  bool RegisterInProcess(const std::shared_ptr<detail::InProcessCall>& call);
+  void UnregisterInProcess(detail::InProcessCall* call);
+  void AbortInProcessCalls();
+  bool NothingInFlight();  // connections closed and in-process calls done
 
   std::string StatusPage();
   std::string MetricsPage();
@@ -137,6 +150,10 @@ struct Server::Impl {
       table;
   std::vector<Service*> services;
   std::unique_ptr<Service> reflection;
+  // Set before Start, read-only after.
+  std::vector<AdmissionHook> admission_hooks;
+  std::vector<std::function<void()>> serving_hooks;
+  std::vector<std::function<void()>> stopping_hooks;
 
   std::unique_ptr<net::IoPool> io;
   std::unique_ptr<boost::asio::thread_pool> workers;
@@ -148,11 +165,18 @@ struct Server::Impl {
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> rejected_connections{0};
   std::atomic<uint64_t> protocol_errors{0};
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> running{false};        // Start succeeded
+  std::atomic<bool> stop_started{false};   // the first Stop() runs the stopping hooks
+  std::atomic<bool> stopping{false};       // refusing new calls, draining
   std::chrono::steady_clock::time_point started_at;
 
   std::mutex conn_mu;
   std::map<ConnectionBase*, std::weak_ptr<ConnectionBase>> connections;
+
+  std::mutex inproc_mu;
+  std::unordered_map<detail::InProcessCall*, std::shared_ptr<detail::InProcessCall>> inproc_calls;
+  bool inproc_aborted = false;  // guarded by inproc_mu
+  std::shared_ptr<ChannelInterface> inproc_channel;  // made at the first InProcessChannel()
 
   std::mutex state_mu;
   std::condition_variable state_cv;
@@ -160,6 +184,9 @@ struct Server::Impl {
   bool stopped = false;
 
   void AcceptLoop();
+  // Binds, listens and starts the I/O threads (Start without the hooks).
+  Status Listen(const boost::asio::ip::tcp::endpoint& endpoint, std::string_view address);
+  std::string listen_address;  // guarded by state_mu
 };
 
 // Native protocol connection; starts by sniffing the first bytes and hands

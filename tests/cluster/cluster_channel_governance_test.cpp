@@ -8,8 +8,6 @@
 #include <thread>
 
 #include "cluster_channel_test_util.h"
-#include "dougong/keeper/server.h"
-#include "naming_test_util.h"
 
 namespace dougong::cluster::testing {
 namespace {
@@ -193,26 +191,12 @@ class ClusterChannelZk : public ClusterChannelTest {
  protected:
   void SetUp() override {
     ClusterChannelTest::SetUp();
-    dir_ = FreshTestDir("dougong_cluster_channel_zk_");
-    keeper::KeeperOptions k;
-    k.host = "127.0.0.1";
-    k.port = 0;
-    k.admin_port = 0;
-    k.data_dir = dir_.string();
-    k.tick_ms = 200;
-    k.io_threads = 1;
-    auto server = keeper::KeeperServer::Start(k);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    keeper_ = std::move(*server);
-    url_ = "zk://127.0.0.1:" + std::to_string(keeper_->port()) + "/dougong-test?session_timeout_ms=2000";
+    keeper_.Start("dougong_cluster_channel_zk_");
+    url_ = keeper_.url();
   }
-  void TearDown() override {
-    keeper_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { keeper_.Stop(); }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<keeper::KeeperServer> keeper_;
+  TestKeeper keeper_;
   std::string url_;
 };
 

@@ -22,8 +22,10 @@
 #include <boost/system/system_error.hpp>
 
 #include "dougong/cluster/cluster_channel.h"
+#include "dougong/keeper/server.h"
 #include "dougong/rpc/server.h"
 #include "echo.dougong.h"
+#include "naming_test_util.h"
 
 namespace dougong::cluster::testing {
 
@@ -106,12 +108,43 @@ class TestProvider {
   }
   void Restart() { Start(port_); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  rpc::Server* server() { return server_.get(); }
 
   FaultyEcho service;
 
  private:
   std::unique_ptr<rpc::Server> server_;
   int port_ = 0;
+};
+
+// A keeper on a free loopback port with a fresh data directory, and the
+// zk:// URL of a registry in it (2 s sessions).
+class TestKeeper {
+ public:
+  void Start(const std::string& prefix) {
+    dir_ = FreshTestDir(prefix);
+    keeper::KeeperOptions k;
+    k.host = "127.0.0.1";
+    k.port = 0;
+    k.admin_port = 0;
+    k.data_dir = dir_.string();
+    k.tick_ms = 200;
+    k.io_threads = 1;
+    auto server = keeper::KeeperServer::Start(k);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    keeper_ = std::move(*server);
+    url_ = "zk://127.0.0.1:" + std::to_string(keeper_->port()) + "/dougong-test?session_timeout_ms=2000";
+  }
+  void Stop() {
+    keeper_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<keeper::KeeperServer> keeper_;
+  std::string url_;
 };
 
 struct EchoReply {

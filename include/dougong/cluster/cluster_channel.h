@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dougong/base/observability.h"
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
 #include "dougong/cluster/circuit_breaker.h"
@@ -42,6 +43,10 @@
 #include "dougong/cluster/retry_budget.h"
 #include "dougong/cluster/rules.h"
 #include "dougong/rpc/channel.h"
+
+namespace dougong::rpc {
+class Server;
+}
 
 namespace dougong::cluster {
 
@@ -148,6 +153,16 @@ struct ClusterChannelOptions {
   size_t max_failback_pending = 1000;
   // For breakers, ejection, limiters and the retry budget; null: steady clock.
   const Clock* clock = nullptr;
+  // A server in this process (Dubbo's injvm): while it is serving and
+  // serves this channel's service, calls go to it through
+  // Server::InProcessChannel() (no socket, no serialization) instead of a
+  // provider; once it stops, they go to the providers. The method's limits
+  // and breaker still apply; failover retries and hedges go to providers.
+  // Must outlive the channel.
+  rpc::Server* in_process_server = nullptr;
+  // Show this channel on every server's /status and /metrics
+  // (ObservabilityRegistry::Global(), section "cluster/SERVICE").
+  bool publish_status = true;
 
   // INVALID_ARGUMENT naming the first bad field (including the primitives'
   // options and the load balancer's name).
@@ -179,6 +194,7 @@ struct ClusterMethodStatus {
   uint64_t fallbacks = 0;        // the hook ran
   uint64_t failsafe_swallowed = 0;
   uint64_t failback_queued = 0;
+  uint64_t in_process = 0;  // calls sent to the in-process server
   size_t in_flight = 0;
   std::optional<CircuitBreakerSnapshot> breaker;
 };
@@ -198,6 +214,9 @@ struct ClusterChannelStatus {
 // The snapshot as text (one line per provider and per method), for a
 // status page or a log.
 std::string FormatClusterStatus(const ClusterChannelStatus& status);
+// The snapshot as Prometheus samples (dougong_cluster_*, labels service,
+// method, provider); docs/cluster.md lists them.
+void AppendClusterMetrics(const ClusterChannelStatus& status, MetricFamilies& out);
 
 class ServiceRulesWatch;
 
@@ -239,6 +258,7 @@ class ClusterChannel : public rpc::ChannelInterface {
   std::shared_ptr<NamingService> naming_;
   SubscriptionId subscription_ = 0;
   std::unique_ptr<ServiceRulesWatch> rules_watch_;
+  ObservabilityHandle status_section_;
 };
 
 }  // namespace dougong::cluster

@@ -38,6 +38,27 @@ class ChannelInterface {
                            Message* response);
 };
 
+// I/O threads that several channels share, e.g. a cluster channel's channels
+// to each of its providers. Each connection still lives on one thread, but
+// a process does not grow threads per peer, and one thread's turn of the
+// event loop batches the writes of all its connections. Destroy it (drop the
+// last reference) from a thread that is not one of its own.
+class ChannelThreads {
+ public:
+  static std::shared_ptr<ChannelThreads> Create(int threads);
+  ~ChannelThreads();
+  ChannelThreads(const ChannelThreads&) = delete;
+  ChannelThreads& operator=(const ChannelThreads&) = delete;
+  int size() const;
+
+  struct Impl;
+  explicit ChannelThreads(std::unique_ptr<Impl> impl);
+  Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 struct ChannelOptions {
   enum class ConnectionType {
     kSingle,  // one multiplexed connection
@@ -56,6 +77,9 @@ struct ChannelOptions {
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(30)};
   size_t max_frame_size = 64u << 20;
   int io_threads = 1;  // threads of the channel's own I/O pool
+  // When set, the channel runs on these threads instead of a pool of its
+  // own (`io_threads` is then ignored).
+  std::shared_ptr<ChannelThreads> threads;
 };
 
 class Channel : public ChannelInterface {

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "cluster/channel/fault_tolerance.h"
+#include "dougong/rpc/server.h"
 
 namespace dougong::cluster {
 
@@ -15,6 +16,9 @@ namespace asio = boost::asio;
 namespace {
 
 const Clock& ClockOf(const ClusterChannelOptions& o) { return o.clock ? *o.clock : SteadyClock::Instance(); }
+
+// How often channels of departed providers are checked for calls in flight.
+constexpr std::chrono::milliseconds kSweepInterval{50};
 
 std::vector<std::string> AddressesOf(const ProviderSet& set) {
   std::vector<std::string> out;
@@ -33,8 +37,14 @@ ClusterChannel::Core::Core(std::string service, ClusterChannelOptions options,
       balancer_(std::move(balancer)),
       budget_(options_.retry_budget, clock_),
       timers_(std::make_unique<net::IoPool>(1)),
+      // The providers' channels share one set of I/O threads (io_threads of
+      // them) unless the caller supplies threads: a thread per provider would
+      // cost a wake-up per provider and split the write batches.
+      threads_(options_.channel.threads ? options_.channel.threads
+                                        : rpc::ChannelThreads::Create(options_.channel.io_threads)),
       failback_(*this, options_.max_failback_pending) {
   if (options_.outlier) outlier_ = std::make_unique<OutlierDetector>(*options_.outlier, clock_);
+  if (options_.in_process_server) in_process_ = options_.in_process_server->InProcessChannel();
   timers_->Start();
 }
 
@@ -44,33 +54,38 @@ void ClusterChannel::Core::Update(const ProviderSetPtr& set) {
   if (!set || closing()) return;
   std::vector<std::shared_ptr<rpc::Channel>> to_destroy;
   ProviderSetPtr installed;
+  bool sweep = false;
   {
     std::lock_guard lock(mu_);
     discovered_ = set;
-    InstallLocked(&to_destroy);
+    sweep = InstallLocked(&to_destroy);
     installed = set_;
   }
   if (outlier_) outlier_->SetHosts(AddressesOf(*installed));
   to_destroy.clear();
   providers_cv_.notify_all();
+  if (sweep) ScheduleSweep();
 }
 
 void ClusterChannel::Core::SetRules(const ServiceRulesPtr& rules) {
   if (closing()) return;
   std::vector<std::shared_ptr<MethodState>> methods;
   std::vector<std::shared_ptr<rpc::Channel>> to_destroy;
+  bool sweep = false;
   {
     std::lock_guard lock(mu_);
     rules_ = rules;
-    if (discovered_) InstallLocked(&to_destroy);
+    if (discovered_) sweep = InstallLocked(&to_destroy);
     for (const auto& [name, m] : methods_) methods.push_back(m);
   }
   to_destroy.clear();
   for (const auto& m : methods) m->ApplyRules(rules.get());
   providers_cv_.notify_all();
+  if (sweep) ScheduleSweep();
 }
 
-void ClusterChannel::Core::InstallLocked(std::vector<std::shared_ptr<rpc::Channel>>* to_destroy) {
+bool ClusterChannel::Core::InstallLocked(std::vector<std::shared_ptr<rpc::Channel>>* to_destroy) {
+  ProviderSetPtr old = std::move(set_);
   ProviderSetPtr set = rules_ ? ApplyWeights(*rules_, discovered_) : discovered_;
   set_ = set;
   // Drop what belongs to departed providers; keep the rest (their
@@ -79,7 +94,7 @@ void ClusterChannel::Core::InstallLocked(std::vector<std::shared_ptr<rpc::Channe
     if (set->Find(it->first)) {
       ++it;
     } else {
-      RetireLocked(std::move(it->second));
+      RetireLocked(std::move(it->second), old, it->first);
       it = channels_.erase(it);
     }
   }
@@ -88,17 +103,54 @@ void ClusterChannel::Core::InstallLocked(std::vector<std::shared_ptr<rpc::Channe
     for (const Provider& p : set->providers())
       if (!breakers_.contains(p.address))
         breakers_.emplace(p.address, std::make_shared<CircuitBreaker>(*options_.provider_breaker, clock_));
-  // Channels nobody else holds are destroyed outside the lock: that joins
-  // their I/O thread, which may be completing an attempt that needs mu_.
-  std::erase_if(retired_, [&](std::shared_ptr<rpc::Channel>& c) {
-    if (c.use_count() != 1) return false;
-    to_destroy->push_back(std::move(c));
+  // Channels nobody uses are destroyed outside the lock: that joins their
+  // I/O thread, which may be completing an attempt that needs mu_.
+  if (CollectIdleLocked(to_destroy) && !sweep_scheduled_) return sweep_scheduled_ = true;
+  return false;
+}
+
+void ClusterChannel::Core::RetireLocked(std::shared_ptr<rpc::Channel> channel, const ProviderSetPtr& old,
+                                        const std::string& address) {
+  if (!channel) return;
+  Retired r;
+  r.channel = std::move(channel);
+  if (old)
+    if (auto index = old->Find(address)) {
+      r.set = old;
+      r.index = *index;
+    }
+  retired_.push_back(std::move(r));
+}
+
+bool ClusterChannel::Core::CollectIdleLocked(std::vector<std::shared_ptr<rpc::Channel>>* out) {
+  std::erase_if(retired_, [&](Retired& r) {
+    // use_count: an attempt being started holds it for CallMethod; active:
+    // attempts in flight on the provider (shared by every snapshot with it).
+    if (r.channel.use_count() != 1 || (r.set && r.set->stats(r.index).active() > 0)) return false;
+    out->push_back(std::move(r.channel));
     return true;
+  });
+  return !retired_.empty();
+}
+
+void ClusterChannel::Core::ScheduleSweep() {
+  // Weak: the channel holds the core while it lives; after its Shutdown
+  // the timers are gone.
+  RunAfter(kSweepInterval, [weak = weak_from_this()] {
+    if (auto core = weak.lock()) core->SweepRetired();
   });
 }
 
-void ClusterChannel::Core::RetireLocked(std::shared_ptr<rpc::Channel> channel) {
-  if (channel) retired_.push_back(std::move(channel));
+void ClusterChannel::Core::SweepRetired() {
+  std::vector<std::shared_ptr<rpc::Channel>> to_destroy;
+  bool again;
+  {
+    std::lock_guard lock(mu_);
+    again = CollectIdleLocked(&to_destroy) && !closing();
+    sweep_scheduled_ = again;
+  }
+  to_destroy.clear();
+  if (again) ScheduleSweep();
 }
 
 ProviderSetPtr ClusterChannel::Core::snapshot() const {
@@ -203,6 +255,7 @@ std::shared_ptr<rpc::Channel> ClusterChannel::Core::ChannelFor(const std::string
   if (!set_ || !set_->Find(address)) return nullptr;
   rpc::ChannelOptions o = options_.channel;
   o.timeout = std::chrono::milliseconds(0);  // each attempt carries its own
+  o.threads = threads_;
   auto made = rpc::Channel::Create(address, o);
   if (!made.ok()) return nullptr;
   channels_.emplace(address, *made);
@@ -216,6 +269,30 @@ std::shared_ptr<MethodState> ClusterChannel::Core::Method(std::string_view name)
   auto state = std::make_shared<MethodState>(std::string(name), options_, clock_, rules_.get());
   methods_.emplace(std::string(name), state);
   return state;
+}
+
+std::shared_ptr<rpc::ChannelInterface> ClusterChannel::Core::InProcess() {
+  if (!in_process_ || closing()) return nullptr;
+  rpc::Server& server = *options_.in_process_server;
+  if (!server.serving()) return nullptr;
+  // Services are fixed once a server serves: look once.
+  int serves = in_process_serves_.load(std::memory_order_acquire);
+  if (serves < 0) {
+    serves = server.HasService(service_) ? 1 : 0;
+    in_process_serves_.store(serves, std::memory_order_release);
+  }
+  return serves ? in_process_ : nullptr;
+}
+
+void ClusterChannel::Core::TrackInProcess(rpc::ClientContext* attempt) {
+  std::lock_guard lock(in_process_mu_);
+  in_process_attempts_.insert(attempt);
+}
+
+void ClusterChannel::Core::UntrackInProcess(rpc::ClientContext* attempt) {
+  std::lock_guard lock(in_process_mu_);
+  in_process_attempts_.erase(attempt);
+  if (in_process_attempts_.empty()) in_process_cv_.notify_all();
 }
 
 void ClusterChannel::Core::Post(std::function<void()> fn) {
@@ -245,8 +322,15 @@ void ClusterChannel::Core::Shutdown() {
     std::lock_guard lock(mu_);
     for (auto& [address, channel] : channels_) channels.push_back(std::move(channel));
     channels_.clear();
-    for (auto& channel : retired_) channels.push_back(std::move(channel));
+    for (auto& r : retired_) channels.push_back(std::move(r.channel));
     retired_.clear();
+  }
+  // In-process attempts: cancelled, and waited for (the server answers a
+  // cancel at once, and its Stop completes whatever it still has).
+  {
+    std::unique_lock lock(in_process_mu_);
+    for (rpc::ClientContext* attempt : in_process_attempts_) attempt->Cancel();
+    in_process_cv_.wait(lock, [&] { return in_process_attempts_.empty(); });
   }
   // An attempt being started holds its channel for the length of
   // CallMethod; wait for it so the channel is destroyed here.
@@ -254,6 +338,14 @@ void ClusterChannel::Core::Shutdown() {
     while (channel.use_count() > 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     channel.reset();  // completes its calls in flight (CANCELLED)
   }
+  // Joined here, on the caller's thread: the Core itself may end later on
+  // one of these threads (a call completing), which could not join them.
+  std::shared_ptr<rpc::ChannelThreads> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads = std::move(threads_);
+  }
+  threads.reset();
   std::unique_ptr<net::IoPool> timers;
   {
     std::lock_guard lock(timers_mu_);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,13 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   // the address is not in the current snapshot.
   std::shared_ptr<rpc::Channel> ChannelFor(const std::string& address);
   std::shared_ptr<MethodState> Method(std::string_view name);
+  // The in-process server's channel while that server is serving and
+  // serves this service (options.in_process_server); null otherwise.
+  std::shared_ptr<rpc::ChannelInterface> InProcess();
+  // In-process attempts in flight, so Shutdown can cancel them and wait for
+  // their completion (the server's channel is not ours to destroy).
+  void TrackInProcess(rpc::ClientContext* attempt);
+  void UntrackInProcess(rpc::ClientContext* attempt);
 
   // Runs `fn` on the timer thread (inline once the channel is closed).
   void Post(std::function<void()> fn);
@@ -78,10 +86,24 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   FailbackQueue& failback() { return failback_; }
 
  private:
-  void RetireLocked(std::shared_ptr<rpc::Channel> channel);
-  // Installs the providers with the rules' weights: drops what belongs to
-  // departed providers, adds breakers for new ones.
-  void InstallLocked(std::vector<std::shared_ptr<rpc::Channel>>* to_destroy);
+  // A departed provider's channel, kept until its attempts in flight have
+  // finished: a provider deregisters before it drains, so they are answered.
+  struct Retired {
+    std::shared_ptr<rpc::Channel> channel;
+    ProviderSetPtr set;  // the last snapshot with the provider: its live stats
+    size_t index = 0;
+  };
+  void RetireLocked(std::shared_ptr<rpc::Channel> channel, const ProviderSetPtr& old, const std::string& address);
+  // Moves the retired channels nobody uses any more to `out` (destroyed by
+  // the caller, outside mu_); true when some are left.
+  bool CollectIdleLocked(std::vector<std::shared_ptr<rpc::Channel>>* out);
+  // Destroys idle retired channels on the timer thread until none is left.
+  void SweepRetired();
+  void ScheduleSweep();
+  // Installs discovered_ with the rules' weights as set_: retires what
+  // belongs to departed providers, adds breakers for new ones. True when a
+  // sweep of retired channels must be scheduled.
+  bool InstallLocked(std::vector<std::shared_ptr<rpc::Channel>>* to_destroy);
 
   const std::string service_;
   const ClusterChannelOptions options_;
@@ -89,6 +111,11 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   const std::unique_ptr<LoadBalancer> balancer_;
   RetryBudget budget_;
   std::unique_ptr<OutlierDetector> outlier_;  // null: disabled
+  std::shared_ptr<rpc::ChannelInterface> in_process_;  // null: no in-process server
+  std::atomic<int> in_process_serves_{-1};             // -1: not checked yet (the server was not serving)
+  std::mutex in_process_mu_;
+  std::condition_variable in_process_cv_;
+  std::set<rpc::ClientContext*> in_process_attempts_;  // guarded by in_process_mu_
   std::atomic<bool> closing_{false};
 
   mutable std::mutex mu_;
@@ -97,14 +124,17 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   ProviderSetPtr set_;         // discovered_ with the rules' weights
   ServiceRulesPtr rules_;
   std::map<std::string, std::shared_ptr<rpc::Channel>, std::less<>> channels_;
-  // Channels of departed providers, destroyed here (never on their own I/O
-  // thread, which a channel cannot join) once no attempt holds them.
-  std::vector<std::shared_ptr<rpc::Channel>> retired_;
+  // Channels of departed providers, destroyed here or on the timer thread
+  // (never on their own I/O thread, which a channel cannot join) once no
+  // attempt is in flight on them.
+  std::vector<Retired> retired_;
+  bool sweep_scheduled_ = false;
   std::map<std::string, std::shared_ptr<CircuitBreaker>, std::less<>> breakers_;
   std::map<std::string, std::shared_ptr<MethodState>, std::less<>> methods_;
 
   std::mutex timers_mu_;
   std::unique_ptr<net::IoPool> timers_;  // null once shut down
+  std::shared_ptr<rpc::ChannelThreads> threads_;  // the providers' channels'; null once shut down (mu_)
 
   FailbackQueue failback_;
 };

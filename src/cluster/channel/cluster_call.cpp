@@ -18,6 +18,9 @@ namespace {
 using Message = google::protobuf::Message;
 using SteadyClockT = std::chrono::steady_clock;
 
+// Attempt::index of an attempt to the in-process server.
+constexpr size_t kInProcess = SIZE_MAX;
+
 // Why a failed call may go to the fallback hook besides a timeout.
 enum class LocalCause { kNone, kRejected, kBreakerOpen };
 
@@ -51,6 +54,9 @@ class ClusterCall : public std::enable_shared_from_this<ClusterCall> {
   Status LaunchLocked();
   Status StartSelectedLocked();
   Status StartAttemptLocked(size_t index, std::shared_ptr<CircuitBreaker> breaker);
+  Status StartInProcessLocked();
+  Status SendLocked(rpc::ChannelInterface& channel, size_t index, std::shared_ptr<CircuitBreaker> breaker);
+  const std::string& AddressOf(size_t index) const;
   void OnAttemptDone(Attempt* a, Status st);
   bool MayRetryLocked(const Status& st);
   void ArmHedgeLocked();
@@ -76,6 +82,7 @@ class ClusterCall : public std::enable_shared_from_this<ClusterCall> {
   ProviderSetPtr set_;          // one snapshot for every attempt
   ExclusionSet routed_out_;     // providers of set_ the rules keep this call from
   size_t routable_ = 0;         // providers of set_ not routed out
+  std::shared_ptr<rpc::ChannelInterface> in_process_;  // the local server, when serving
   std::string hash_key_;
   bool has_deadline_ = false;
   SteadyClockT::time_point deadline_;
@@ -149,9 +156,10 @@ Status ClusterCall::Admit() {
   }
   ServiceRulesPtr rules;
   core_->Snapshot(&set_, &rules);
-  if (!set_ || set_->empty()) return Unavailable("no provider of " + core_->service() + " known");
-  routable_ = set_->size();
-  if (rules)
+  in_process_ = core_->InProcess();
+  if ((!set_ || set_->empty()) && !in_process_) return Unavailable("no provider of " + core_->service() + " known");
+  routable_ = set_ ? set_->size() : 0;
+  if (rules && routable_ > 0)
     if (Status st = Route(*rules); !st.ok()) return st;
   return Status();
 }
@@ -173,6 +181,11 @@ Status ClusterCall::Route(const ServiceRules& rules) {
 }
 
 Status ClusterCall::LaunchLocked() {
+  // The local server first (a broadcast still goes to every provider).
+  if (in_process_ && policy_.mode != FaultTolerance::kBroadcast) {
+    Status st = StartInProcessLocked();
+    if (st.ok() || !set_ || set_->empty()) return st;
+  }
   switch (policy_.mode) {
     case FaultTolerance::kBroadcast: {
       // Everyone, whatever their breakers say: a broadcast (cache
@@ -203,12 +216,13 @@ Status ClusterCall::LaunchLocked() {
 Status ClusterCall::StartSelectedLocked() {
   if (has_deadline_ && SteadyClockT::now() >= deadline_)
     return DeadlineExceeded("deadline passed after " + std::to_string(attempts_) + " attempts");
+  if (!set_ || set_->empty()) return Unavailable("no provider of " + core_->service() + " known");
   // A lone provider may be tried again: there is nowhere else to go.
   if (routable_ == 1) tried_.Clear();
   std::shared_ptr<CircuitBreaker> breaker;
   bool all_blocked = false;
-  Result<size_t> pick = core_->Select(*set_, tried_, routed_out_.empty() ? nullptr : &routed_out_, hash_key_, policy_.mode == FaultTolerance::kAvailable,
-                                      &breaker, &all_blocked);
+  Result<size_t> pick = core_->Select(*set_, tried_, routed_out_.empty() ? nullptr : &routed_out_, hash_key_,
+                                      policy_.mode == FaultTolerance::kAvailable, &breaker, &all_blocked);
   if (!pick.ok()) {
     if (all_blocked && attempts_ == 0) cause_ = LocalCause::kBreakerOpen;
     return pick.status();
@@ -216,10 +230,25 @@ Status ClusterCall::StartSelectedLocked() {
   return StartAttemptLocked(*pick, std::move(breaker));
 }
 
+const std::string& ClusterCall::AddressOf(size_t index) const {
+  static const std::string kInProcessAddress = "in-process";
+  return index == kInProcess ? kInProcessAddress : (*set_)[index].address;
+}
+
 Status ClusterCall::StartAttemptLocked(size_t index, std::shared_ptr<CircuitBreaker> breaker) {
   const std::string& address = (*set_)[index].address;
   std::shared_ptr<rpc::Channel> channel = core_->ChannelFor(address);
   if (!channel) return Unavailable("provider " + address + " left, or the channel is closed");
+  return SendLocked(*channel, index, std::move(breaker));
+}
+
+Status ClusterCall::StartInProcessLocked() {
+  Status st = SendLocked(*in_process_, kInProcess, nullptr);
+  if (st.ok()) Bump(&MethodCounters::in_process);
+  return st;
+}
+
+Status ClusterCall::SendLocked(rpc::ChannelInterface& channel, size_t index, std::shared_ptr<CircuitBreaker> breaker) {
   auto a = std::make_unique<Attempt>();
   a->index = index;
   a->breaker = std::move(breaker);
@@ -241,14 +270,18 @@ Status ClusterCall::StartAttemptLocked(size_t index, std::shared_ptr<CircuitBrea
   }
   a->ctx.set_timeout(t);
   a->started = SteadyClockT::now();
-  tried_.Add(index);
-  set_->stats(index).OnStart();
+  if (index != kInProcess) {
+    tried_.Add(index);
+    set_->stats(index).OnStart();
+  } else {
+    core_->TrackInProcess(&a->ctx);
+  }
   ++in_flight_;
   ++attempts_;
   Attempt* raw = a.get();
   attempts_list_.push_back(std::move(a));
   // Safe under mu_: a channel never runs `done` inside CallMethod.
-  channel->CallMethod(spec_, &raw->ctx, *args_.request, raw->response.get(),
+  channel.CallMethod(spec_, &raw->ctx, *args_.request, raw->response.get(),
                       [self = shared_from_this(), raw](Status st) { self->OnAttemptDone(raw, std::move(st)); });
   return Status();
 }
@@ -259,18 +292,36 @@ void ClusterCall::OnAttemptDone(Attempt* a, Status st) {
     std::lock_guard lock(mu_);
     cancelled_by_us = a->cancelled;
   }
-  const std::string& address = (*set_)[a->index].address;
+  const bool local = a->index == kInProcess;
+  // Untracked when this returns: the call's `done` (if this attempt ends
+  // it) has run by then, which ~ClusterChannel waits for.
+  struct Untrack {
+    ClusterChannel::Core* core;
+    rpc::ClientContext* ctx;
+    ~Untrack() {
+      if (ctx) core->UntrackInProcess(ctx);
+    }
+  } untrack{core_.get(), local ? &a->ctx : nullptr};
+  const std::string& address = AddressOf(a->index);
   // CANCELLED we did not ask for: the provider's channel was dropped because
   // it left the registry. For the caller that provider is unavailable.
   if (st.code() == Code::kCancelled && !cancelled_by_us)
     st = Unavailable("provider " + address + " left: " + st.message());
-  set_->stats(a->index).OnFinish(SteadyClockT::now() - a->started, st.ok());
-  if (!cancelled_by_us) core_->RecordAttempt(address, a->breaker.get(), st.code());
+  if (!local) {
+    set_->stats(a->index).OnFinish(SteadyClockT::now() - a->started, st.ok());
+    if (!cancelled_by_us) core_->RecordAttempt(address, a->breaker.get(), st.code());
+  }
 
   std::unique_lock lock(mu_);
   a->finished = true;
   --in_flight_;
   if (finished_) return;
+  // The local server stopped under this call (it refused it, or stopped
+  // before answering): nothing was served, so the providers take it, with
+  // no retry counted.
+  if (local && st.code() == Code::kUnavailable && policy_.mode != FaultTolerance::kBroadcast) {
+    if (StartSelectedLocked().ok()) return;
+  }
   if (policy_.mode == FaultTolerance::kBroadcast) {
     if (st.ok() && winner_ == nullptr) winner_ = a;
     if (!st.ok() && error_.ok()) error_ = st;

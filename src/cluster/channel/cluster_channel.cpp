@@ -78,6 +78,19 @@ Result<std::shared_ptr<ClusterChannel>> ClusterChannel::Create(std::shared_ptr<N
     if (!watch.ok()) return watch.status();
     channel->rules_watch_ = std::move(*watch);
   }
+  if (core->options().publish_status) {
+    // Weak: the handle goes first in ~ClusterChannel, but the core must not
+    // be kept alive by a page either.
+    channel->status_section_ = ObservabilityRegistry::Global().Add(
+        "cluster/" + core->service(),
+        [weak] {
+          auto c = weak.lock();
+          return c ? FormatClusterStatus(c->Snapshot()) : std::string();
+        },
+        [weak](MetricFamilies& out) {
+          if (auto c = weak.lock()) AppendClusterMetrics(c->Snapshot(), out);
+        });
+  }
   return channel;
 }
 
@@ -86,6 +99,7 @@ ClusterChannel::ClusterChannel(std::shared_ptr<Core> core, std::shared_ptr<Namin
 
 ClusterChannel::~ClusterChannel() {
   rules_watch_.reset();
+  status_section_.Reset();
   if (subscription_ != 0) (void)naming_->Unsubscribe(subscription_);
   core_->Shutdown();
 }
@@ -112,24 +126,5 @@ ProviderSetPtr ClusterChannel::providers() const { return core_->snapshot(); }
 ServiceRulesPtr ClusterChannel::rules() const { return core_->rules(); }
 ClusterChannelStatus ClusterChannel::Snapshot() const { return core_->Snapshot(); }
 const std::string& ClusterChannel::service() const { return core_->service(); }
-
-std::string FormatClusterStatus(const ClusterChannelStatus& s) {
-  std::string out = fmt::format("cluster {} lb={} providers={} retry_budget(requests={} retries={} balance={} "
-                                "refused={}) failback(pending={} succeeded={} given_up={})\n",
-                                s.service, s.load_balancer, s.providers.size(), s.retry_budget.requests,
-                                s.retry_budget.retries, s.retry_budget.balance, s.retry_budget.refused,
-                                s.failback_pending, s.failback_succeeded, s.failback_given_up);
-  for (const auto& p : s.providers)
-    out += fmt::format("  provider {} weight={} active={} ewma_us={} ok={} failed={} ejected={} breaker={}\n",
-                       p.address, p.weight, p.active, p.ewma_latency.count() / 1000, p.succeeded, p.failed,
-                       p.ejected, p.breaker ? BreakerStateName(p.breaker->state) : "none");
-  for (const auto& m : s.methods)
-    out += fmt::format("  method {} mode={} calls={} ok={} failed={} retries={} hedges={} rejected={} "
-                       "short_circuited={} fallbacks={} failsafe={} failback={} in_flight={} breaker={}\n",
-                       m.method, FaultToleranceName(m.mode), m.calls, m.succeeded, m.failed, m.retries, m.hedges,
-                       m.rejected, m.short_circuited, m.fallbacks, m.failsafe_swallowed, m.failback_queued,
-                       m.in_flight, m.breaker ? BreakerStateName(m.breaker->state) : "none");
-  return out;
-}
 
 }  // namespace dougong::cluster

@@ -97,6 +97,7 @@ ClusterMethodStatus MethodState::Snapshot() const {
   s.fallbacks = get(counters.fallbacks);
   s.failsafe_swallowed = get(counters.failsafe_swallowed);
   s.failback_queued = get(counters.failback_queued);
+  s.in_process = get(counters.in_process);
   s.in_flight = concurrency.in_flight();
   if (auto b = breaker()) s.breaker = b->Snapshot();
   return s;

@@ -32,6 +32,7 @@ struct MethodCounters {
   std::atomic<uint64_t> fallbacks{0};
   std::atomic<uint64_t> failsafe_swallowed{0};
   std::atomic<uint64_t> failback_queued{0};
+  std::atomic<uint64_t> in_process{0};
 
   static void Bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 };
