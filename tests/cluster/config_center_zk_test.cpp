@@ -309,34 +309,17 @@ TEST_F(RulesChannelZk, AChannelFollowsRuleChangesLive) {
   for (const auto& [who, n] : spread) EXPECT_GE(n, 9) << who;
 }
 
-// An echo whose handler asks a ServerGovernor first, as the server's
-// admission hook will: the caller from `dougong-caller`, the peer's host.
-class GovernedEcho : public example::EchoServiceBase {
- public:
-  explicit GovernedEcho(ServerGovernor* governor)
-      : EchoServiceBase(rpc::HandlerMode::kCoroutine), governor_(governor) {}
-  rpc::Awaitable<Status> CoEcho(rpc::ServerContext& ctx, const example::EchoRequest&,
-                                example::EchoResponse* response) override {
-    const std::string* app = rpc::FindMetadata(ctx.request_metadata(), kCallerMetadata);
-    Status st = governor_->Admit(testing::kEchoService, "Echo", app ? *app : "", ctx.peer());
-    if (st.ok()) response->set_message(app ? *app : "");
-    co_return st;
-  }
-
- private:
-  ServerGovernor* governor_;
-};
-
-TEST_F(ConfigCenterZk, TheProviderSideSeesTheCallersApplication) {
+TEST_F(ConfigCenterZk, TheAdmissionHookSeesTheCallersApplication) {
   auto cc = NewCenter();
   ServerGovernor governor;
   ASSERT_TRUE(governor.Govern(cc, testing::kEchoService).ok());
-  GovernedEcho echo(&governor);
+  testing::FaultyEcho echo("p");
   rpc::ServerOptions so;
   so.io_threads = 1;
   so.enable_reflection = false;
   rpc::Server server(so);
   ASSERT_TRUE(server.AddService(&echo).ok());
+  ASSERT_TRUE(server.AddAdmissionHook(governor.AdmissionHook()).ok());
   ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
   auto channel_of = [&](const std::string& app) {
     ClusterChannelOptions o;
@@ -347,7 +330,7 @@ TEST_F(ConfigCenterZk, TheProviderSideSeesTheCallersApplication) {
   };
   auto web = channel_of("web");
   auto crawler = channel_of("crawler");
-  EXPECT_EQ(testing::CallEcho(*web).from, "web");  // dougong-caller arrived
+  EXPECT_TRUE(testing::CallEcho(*crawler).status.ok());  // no rules yet
   ASSERT_TRUE(cc->Set(ServiceRulesKey(testing::kEchoService), R"(
 access:
   blacklist: {apps: [crawler]}
@@ -369,6 +352,7 @@ flow:
   }
   EXPECT_LE(ok, 3);  // 2, or 3 if a second passed meanwhile
   EXPECT_EQ(last.code(), Code::kResourceExhausted) << last.ToString();
+  EXPECT_GE(governor.counters().denied, 1u);
   server.Stop(0ms);
 }
 

@@ -8,10 +8,10 @@
 //
 //   cluster::ServerGovernor governor;
 //   governor.Govern(config_center, "pkg.Store");       // follows its rules live
-//   Status st = governor.Admit("pkg.Store", "Get", caller_app, caller_host);
+//   server.AddAdmissionHook(governor.AdmissionHook());  // before server.Start()
 //
-// A plain callable, so any admission point can use it (a server admission
-// hook, a gateway). The caller's application is the request metadata
+// Admit() is a plain callable, so any admission point can use it (the
+// server's admission hook, a gateway). The caller's application is the request metadata
 // `dougong-caller` (ClusterChannelOptions::application sends it); the host
 // is the peer's address ("10.0.0.7" or "10.0.0.7:51234").
 #pragma once
@@ -30,6 +30,7 @@
 #include "dougong/cluster/clock.h"
 #include "dougong/cluster/config_center.h"
 #include "dougong/cluster/rules.h"
+#include "dougong/rpc/server.h"
 
 namespace dougong::cluster {
 
@@ -59,6 +60,11 @@ class ServerGovernor {
 
   Status Admit(std::string_view service, std::string_view method, std::string_view caller_app,
                std::string_view caller_host);
+
+  // For rpc::Server::AddAdmissionHook: Admit with the caller's application
+  // from the metadata `dougong-caller` and the peer's host (in-process calls
+  // have the host "in-process"). The governor must outlive the server.
+  rpc::AdmissionHook AdmissionHook();
 
   ServerGovernorCounters counters() const;
 

@@ -129,6 +129,13 @@ Status ServerGovernor::Admit(std::string_view service, std::string_view method, 
   return Status();
 }
 
+rpc::AdmissionHook ServerGovernor::AdmissionHook() {
+  return [this](const rpc::AdmissionInfo& call) {
+    const std::string* app = rpc::FindMetadata(call.metadata, kCallerMetadata);
+    return Admit(call.service, call.method, app ? std::string_view(*app) : std::string_view(), call.peer);
+  };
+}
+
 ServerGovernorCounters ServerGovernor::counters() const {
   ServerGovernorCounters c;
   c.admitted = admitted_.load(std::memory_order_relaxed);
