@@ -16,5 +16,5 @@ target_include_directories(dougong_cluster_channel
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
   PRIVATE ${PROJECT_SOURCE_DIR}/src)
 target_link_libraries(dougong_cluster_channel
-  PUBLIC dougong dougong_cluster dougong_resilience dougong_naming
+  PUBLIC dougong dougong_cluster dougong_resilience dougong_naming dougong_rules
   PRIVATE spdlog::spdlog fmt::fmt)

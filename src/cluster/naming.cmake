@@ -16,6 +16,7 @@ add_library(dougong_naming STATIC
   ${CMAKE_CURRENT_LIST_DIR}/naming/subscriber_set.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/url.cpp
   ${CMAKE_CURRENT_LIST_DIR}/naming/zk_naming.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/naming/zk_util.cpp
 )
 target_include_directories(dougong_naming
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>

@@ -10,5 +10,7 @@ void AddCallCommand(CLI::App& app, int* exit_code);
 void AddDevCommand(CLI::App& app, int* exit_code);
 void AddZkCommand(CLI::App& app, int* exit_code);
 void AddKeeperCommand(CLI::App& app, int* exit_code);
+// `dougong rules ...` and `dougong config ...`.
+void AddRulesCommand(CLI::App& app, int* exit_code);
 
 }  // namespace dougong::cmd

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   dougong::cmd::AddDevCommand(app, &exit_code);
   dougong::cmd::AddZkCommand(app, &exit_code);
   dougong::cmd::AddKeeperCommand(app, &exit_code);
+  dougong::cmd::AddRulesCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

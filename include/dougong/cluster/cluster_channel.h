@@ -36,10 +36,12 @@
 #include "dougong/base/status.h"
 #include "dougong/cluster/circuit_breaker.h"
 #include "dougong/cluster/clock.h"
+#include "dougong/cluster/config_center.h"
 #include "dougong/cluster/load_balancer.h"
 #include "dougong/cluster/naming.h"
 #include "dougong/cluster/outlier_detector.h"
 #include "dougong/cluster/retry_budget.h"
+#include "dougong/cluster/rules.h"
 #include "dougong/rpc/channel.h"
 
 namespace dougong::rpc {
@@ -132,9 +134,21 @@ struct ClusterChannelOptions {
   FallbackHook fallback;
   // Request metadata key whose value is the consistent-hash key.
   std::string hash_key_metadata = "dougong-hash-key";
-  // The caller's own zone and host, for "localfirst".
+  // The caller's own zone and host, for "localfirst" (and `host` for
+  // condition routing rules).
   std::string zone;
   std::string host;
+  // The caller's application name, sent with every call as the metadata
+  // `dougong-caller` (unless the caller set it): providers' access lists and
+  // per-caller limits, and condition routing rules, match on it.
+  std::string application;
+  // Live service rules (docs/rules.md): `services/SERVICE/rules` of this
+  // config center, or of one made from `rules_url` (zk://...). Weight
+  // overrides and routing filter the providers before balancing; consumer
+  // flow, concurrency and breaker rules replace the policy's limits and
+  // `method_breaker` for the methods they name. Neither set: no rules.
+  std::shared_ptr<ConfigCenter> config_center;
+  std::string rules_url;
   // Failback calls waiting for a retry; beyond it the error is returned.
   size_t max_failback_pending = 1000;
   // For breakers, ejection, limiters and the retry budget; null: steady clock.
@@ -204,6 +218,8 @@ std::string FormatClusterStatus(const ClusterChannelStatus& status);
 // method, provider); docs/cluster.md lists them.
 void AppendClusterMetrics(const ClusterChannelStatus& status, MetricFamilies& out);
 
+class ServiceRulesWatch;
+
 class ClusterChannel : public rpc::ChannelInterface {
  public:
   // `naming_url` as NamingService::FromUrl; subscribes to `service`.
@@ -227,8 +243,10 @@ class ClusterChannel : public rpc::ChannelInterface {
 
   // Waits until at least `count` providers are known; false on timeout.
   bool WaitForProviders(size_t count, std::chrono::milliseconds timeout);
-  // The providers now (null before the first list).
+  // The providers now, weight overrides applied (null before the first list).
   ProviderSetPtr providers() const;
+  // The service rules in force (null: none).
+  ServiceRulesPtr rules() const;
   ClusterChannelStatus Snapshot() const;
   const std::string& service() const;
 
@@ -239,6 +257,7 @@ class ClusterChannel : public rpc::ChannelInterface {
   std::shared_ptr<Core> core_;
   std::shared_ptr<NamingService> naming_;
   SubscriptionId subscription_ = 0;
+  std::unique_ptr<ServiceRulesWatch> rules_watch_;
   ObservabilityHandle status_section_;
 };
 

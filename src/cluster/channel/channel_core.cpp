@@ -53,34 +53,60 @@ ClusterChannel::Core::~Core() { Shutdown(); }
 void ClusterChannel::Core::Update(const ProviderSetPtr& set) {
   if (!set || closing()) return;
   std::vector<std::shared_ptr<rpc::Channel>> to_destroy;
+  ProviderSetPtr installed;
   bool sweep = false;
   {
     std::lock_guard lock(mu_);
-    ProviderSetPtr old = std::move(set_);
-    set_ = set;
-    // Drop what belongs to departed providers; keep the rest (their
-    // connections and breaker history).
-    for (auto it = channels_.begin(); it != channels_.end();) {
-      if (set->Find(it->first)) {
-        ++it;
-      } else {
-        RetireLocked(std::move(it->second), old, it->first);
-        it = channels_.erase(it);
-      }
-    }
-    std::erase_if(breakers_, [&](const auto& kv) { return !set->Find(kv.first); });
-    if (options_.provider_breaker)
-      for (const Provider& p : set->providers())
-        if (!breakers_.contains(p.address))
-          breakers_.emplace(p.address, std::make_shared<CircuitBreaker>(*options_.provider_breaker, clock_));
-    // Channels nobody uses are destroyed outside the lock: that joins their
-    // I/O thread, which may be completing an attempt that needs mu_.
-    if (CollectIdleLocked(&to_destroy) && !sweep_scheduled_) sweep = sweep_scheduled_ = true;
+    discovered_ = set;
+    sweep = InstallLocked(&to_destroy);
+    installed = set_;
   }
-  if (outlier_) outlier_->SetHosts(AddressesOf(*set));
+  if (outlier_) outlier_->SetHosts(AddressesOf(*installed));
   to_destroy.clear();
   providers_cv_.notify_all();
   if (sweep) ScheduleSweep();
+}
+
+void ClusterChannel::Core::SetRules(const ServiceRulesPtr& rules) {
+  if (closing()) return;
+  std::vector<std::shared_ptr<MethodState>> methods;
+  std::vector<std::shared_ptr<rpc::Channel>> to_destroy;
+  bool sweep = false;
+  {
+    std::lock_guard lock(mu_);
+    rules_ = rules;
+    if (discovered_) sweep = InstallLocked(&to_destroy);
+    for (const auto& [name, m] : methods_) methods.push_back(m);
+  }
+  to_destroy.clear();
+  for (const auto& m : methods) m->ApplyRules(rules.get());
+  providers_cv_.notify_all();
+  if (sweep) ScheduleSweep();
+}
+
+bool ClusterChannel::Core::InstallLocked(std::vector<std::shared_ptr<rpc::Channel>>* to_destroy) {
+  ProviderSetPtr old = std::move(set_);
+  ProviderSetPtr set = rules_ ? ApplyWeights(*rules_, discovered_) : discovered_;
+  set_ = set;
+  // Drop what belongs to departed providers; keep the rest (their
+  // connections and breaker history).
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    if (set->Find(it->first)) {
+      ++it;
+    } else {
+      RetireLocked(std::move(it->second), old, it->first);
+      it = channels_.erase(it);
+    }
+  }
+  std::erase_if(breakers_, [&](const auto& kv) { return !set->Find(kv.first); });
+  if (options_.provider_breaker)
+    for (const Provider& p : set->providers())
+      if (!breakers_.contains(p.address))
+        breakers_.emplace(p.address, std::make_shared<CircuitBreaker>(*options_.provider_breaker, clock_));
+  // Channels nobody uses are destroyed outside the lock: that joins their
+  // I/O thread, which may be completing an attempt that needs mu_.
+  if (CollectIdleLocked(to_destroy) && !sweep_scheduled_) return sweep_scheduled_ = true;
+  return false;
 }
 
 void ClusterChannel::Core::RetireLocked(std::shared_ptr<rpc::Channel> channel, const ProviderSetPtr& old,
@@ -132,16 +158,30 @@ ProviderSetPtr ClusterChannel::Core::snapshot() const {
   return set_;
 }
 
+ServiceRulesPtr ClusterChannel::Core::rules() const {
+  std::lock_guard lock(mu_);
+  return rules_;
+}
+
+void ClusterChannel::Core::Snapshot(ProviderSetPtr* set, ServiceRulesPtr* rules) const {
+  std::lock_guard lock(mu_);
+  *set = set_;
+  *rules = rules_;
+}
+
 bool ClusterChannel::Core::WaitForProviders(size_t count, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return providers_cv_.wait_for(lock, timeout, [&] { return set_ && set_->size() >= count; });
 }
 
 Result<size_t> ClusterChannel::Core::Select(const ProviderSet& set, const ExclusionSet& tried,
-                                            std::string_view hash_key, bool ordered,
+                                            const ExclusionSet* routed_out, std::string_view hash_key, bool ordered,
                                             std::shared_ptr<CircuitBreaker>* breaker, bool* all_blocked) {
   *all_blocked = false;
   ExclusionSet excluded = tried;
+  if (routed_out)
+    for (size_t i = 0; i < set.size(); ++i)
+      if (routed_out->Contains(i)) excluded.Add(i);
   size_t blocked = 0;
   if (outlier_) {
     for (size_t i = 0; i < set.size(); ++i)
@@ -175,8 +215,9 @@ Result<size_t> ClusterChannel::Core::Select(const ProviderSet& set, const Exclus
     ++blocked;
   }
   *all_blocked = blocked > 0;
-  return Unavailable("no provider of " + service_ + " available: " + std::to_string(set.size()) +
-                     " known, " + std::to_string(tried.size()) + " already tried, " + std::to_string(blocked) +
+  return Unavailable("no provider of " + service_ + " available: " + std::to_string(set.size()) + " known, " +
+                     (routed_out ? std::to_string(routed_out->size()) + " routed away by rules, " : "") +
+                     std::to_string(tried.size()) + " already tried, " + std::to_string(blocked) +
                      " ejected or behind an open breaker");
 }
 
@@ -225,7 +266,7 @@ std::shared_ptr<MethodState> ClusterChannel::Core::Method(std::string_view name)
   std::lock_guard lock(mu_);
   auto it = methods_.find(name);
   if (it != methods_.end()) return it->second;
-  auto state = std::make_shared<MethodState>(std::string(name), options_, clock_);
+  auto state = std::make_shared<MethodState>(std::string(name), options_, clock_, rules_.get());
   methods_.emplace(std::string(name), state);
   return state;
 }

@@ -33,7 +33,12 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
 
   // The naming listener: a new provider list.
   void Update(const ProviderSetPtr& set);
+  // The rules listener: new service rules (null: none).
+  void SetRules(const ServiceRulesPtr& rules);
+  // The providers (weight overrides applied) and the rules, taken together.
   ProviderSetPtr snapshot() const;
+  ServiceRulesPtr rules() const;
+  void Snapshot(ProviderSetPtr* set, ServiceRulesPtr* rules) const;
   bool WaitForProviders(size_t count, std::chrono::milliseconds timeout);
 
   // Picks a provider not in `tried` that is neither ejected nor behind an
@@ -42,7 +47,9 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   // ("available") instead of the balancer's choice. Sets *breaker to the
   // provider's breaker (null when disabled). UNAVAILABLE when none is left;
   // *all_blocked tells whether breakers or ejection (not `tried`) left none.
-  Result<size_t> Select(const ProviderSet& set, const ExclusionSet& tried, std::string_view hash_key,
+  // `routed_out`: providers the rules keep this call away from (null: none).
+  Result<size_t> Select(const ProviderSet& set, const ExclusionSet& tried, const ExclusionSet* routed_out,
+                        std::string_view hash_key,
                         bool ordered, std::shared_ptr<CircuitBreaker>* breaker, bool* all_blocked);
   // The breaker of a provider (null when disabled or unknown), for broadcast.
   std::shared_ptr<CircuitBreaker> BreakerOf(const std::string& address) const;
@@ -93,6 +100,10 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
   // Destroys idle retired channels on the timer thread until none is left.
   void SweepRetired();
   void ScheduleSweep();
+  // Installs discovered_ with the rules' weights as set_: retires what
+  // belongs to departed providers, adds breakers for new ones. True when a
+  // sweep of retired channels must be scheduled.
+  bool InstallLocked(std::vector<std::shared_ptr<rpc::Channel>>* to_destroy);
 
   const std::string service_;
   const ClusterChannelOptions options_;
@@ -109,7 +120,9 @@ class ClusterChannel::Core : public std::enable_shared_from_this<ClusterChannel:
 
   mutable std::mutex mu_;
   std::condition_variable providers_cv_;
-  ProviderSetPtr set_;
+  ProviderSetPtr discovered_;  // as naming delivered it
+  ProviderSetPtr set_;         // discovered_ with the rules' weights
+  ServiceRulesPtr rules_;
   std::map<std::string, std::shared_ptr<rpc::Channel>, std::less<>> channels_;
   // Channels of departed providers, destroyed here or on the timer thread
   // (never on their own I/O thread, which a channel cannot join) once no

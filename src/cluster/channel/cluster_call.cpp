@@ -49,6 +49,8 @@ class ClusterCall : public std::enable_shared_from_this<ClusterCall> {
   };
 
   Status Admit();
+  // Applies the service rules' routing to set_.
+  Status Route(const ServiceRules& rules);
   Status LaunchLocked();
   Status StartSelectedLocked();
   Status StartAttemptLocked(size_t index, std::shared_ptr<CircuitBreaker> breaker);
@@ -75,9 +77,11 @@ class ClusterCall : public std::enable_shared_from_this<ClusterCall> {
   CallPolicy policy_;
   const bool idempotent_;
   ConcurrencyPermit permit_;
-  bool breaker_taken_ = false;  // the method breaker let this call through
+  std::shared_ptr<CircuitBreaker> method_breaker_;  // it let this call through
   bool hook_set_ = false;       // our cancel hook is on the caller's context
   ProviderSetPtr set_;          // one snapshot for every attempt
+  ExclusionSet routed_out_;     // providers of set_ the rules keep this call from
+  size_t routable_ = 0;         // providers of set_ not routed out
   std::shared_ptr<rpc::ChannelInterface> in_process_;  // the local server, when serving
   std::string hash_key_;
   bool has_deadline_ = false;
@@ -124,14 +128,12 @@ void ClusterCall::Start() {
 }
 
 Status ClusterCall::Admit() {
-  if (args_.background) {
-    set_ = core_->snapshot();
-  } else {
+  if (!args_.background) {
     MethodState& m = *args_.state;
     Bump(&MethodCounters::calls);
     // Local limits answer at once: queueing here would only move the
     // overload from the provider to this process.
-    if (m.rate && !m.rate->TryAcquire()) {
+    if (std::shared_ptr<RateLimiter> rate = m.rate(); rate && !rate->TryAcquire()) {
       Bump(&MethodCounters::rejected);
       cause_ = LocalCause::kRejected;
       return ResourceExhausted("rate limit of " + args_.method + " exceeded");
@@ -143,18 +145,38 @@ Status ClusterCall::Admit() {
       return ResourceExhausted("concurrency limit of " + args_.method + " (" +
                                std::to_string(m.concurrency.limit()) + ") reached");
     }
-    if (m.breaker) {
-      if (!m.breaker->Allow()) {
+    if (std::shared_ptr<CircuitBreaker> breaker = m.breaker()) {
+      if (!breaker->Allow()) {
         Bump(&MethodCounters::short_circuited);
         cause_ = LocalCause::kBreakerOpen;
         return Unavailable("circuit breaker of " + args_.method + " is open");
       }
-      breaker_taken_ = true;
+      method_breaker_ = std::move(breaker);
     }
-    set_ = core_->snapshot();
   }
+  ServiceRulesPtr rules;
+  core_->Snapshot(&set_, &rules);
   in_process_ = core_->InProcess();
   if ((!set_ || set_->empty()) && !in_process_) return Unavailable("no provider of " + core_->service() + " known");
+  routable_ = set_ ? set_->size() : 0;
+  if (rules && routable_ > 0)
+    if (Status st = Route(*rules); !st.ok()) return st;
+  return Status();
+}
+
+Status ClusterCall::Route(const ServiceRules& rules) {
+  const ClusterChannelOptions& o = core_->options();
+  const rpc::Metadata& md = args_.ctx->metadata();
+  RouteRequest r;
+  r.method = args_.method;
+  const std::string* caller = rpc::FindMetadata(md, kCallerMetadata);
+  r.caller = caller ? std::string_view(*caller) : std::string_view(o.application);
+  r.caller_host = o.host;
+  if (const std::string* tag = rpc::FindMetadata(md, kTagMetadata)) r.tag = *tag;
+  r.metadata = &md;
+  if (Status st = cluster::Route(rules, *set_, r, &routed_out_); !st.ok())
+    return Unavailable(core_->service() + "/" + args_.method + ": " + st.message());
+  routable_ = set_->size() - routed_out_.size();
   return Status();
 }
 
@@ -170,6 +192,7 @@ Status ClusterCall::LaunchLocked() {
       // invalidation, config push) must reach every provider or fail.
       Status first;
       for (size_t i = 0; i < set_->size(); ++i) {
+        if (routed_out_.Contains(i)) continue;
         Status st = StartAttemptLocked(i, core_->BreakerOf((*set_)[i].address));
         if (!st.ok() && first.ok()) first = st;
       }
@@ -177,7 +200,7 @@ Status ClusterCall::LaunchLocked() {
       return in_flight_ > 0 ? Status() : first;
     }
     case FaultTolerance::kForking: {
-      int forks = std::clamp<int>(policy_.forks, 1, static_cast<int>(set_->size()));
+      int forks = std::clamp<int>(policy_.forks, 1, static_cast<int>(routable_));
       Status st;
       for (int k = 0; k < forks && st.ok(); ++k) st = StartSelectedLocked();
       return in_flight_ > 0 ? Status() : st;
@@ -195,11 +218,11 @@ Status ClusterCall::StartSelectedLocked() {
     return DeadlineExceeded("deadline passed after " + std::to_string(attempts_) + " attempts");
   if (!set_ || set_->empty()) return Unavailable("no provider of " + core_->service() + " known");
   // A lone provider may be tried again: there is nowhere else to go.
-  if (set_->size() == 1) tried_.Clear();
+  if (routable_ == 1) tried_.Clear();
   std::shared_ptr<CircuitBreaker> breaker;
   bool all_blocked = false;
-  Result<size_t> pick = core_->Select(*set_, tried_, hash_key_, policy_.mode == FaultTolerance::kAvailable,
-                                      &breaker, &all_blocked);
+  Result<size_t> pick = core_->Select(*set_, tried_, routed_out_.empty() ? nullptr : &routed_out_, hash_key_,
+                                      policy_.mode == FaultTolerance::kAvailable, &breaker, &all_blocked);
   if (!pick.ok()) {
     if (all_blocked && attempts_ == 0) cause_ = LocalCause::kBreakerOpen;
     return pick.status();
@@ -231,6 +254,9 @@ Status ClusterCall::SendLocked(rpc::ChannelInterface& channel, size_t index, std
   a->breaker = std::move(breaker);
   a->response.reset(args_.response->New());
   for (const auto& [k, v] : args_.ctx->metadata()) a->ctx.AddMetadata(k, v);
+  const std::string& application = core_->options().application;
+  if (!application.empty() && !rpc::FindMetadata(args_.ctx->metadata(), kCallerMetadata))
+    a->ctx.AddMetadata(std::string(kCallerMetadata), application);
   a->ctx.set_attachment(args_.ctx->attachment());
   a->ctx.set_compression(args_.ctx->compression());
   a->ctx.set_trace(args_.ctx->trace());
@@ -326,7 +352,7 @@ bool ClusterCall::MayRetryLocked(const Status& st) {
   switch (policy_.mode) {
     case FaultTolerance::kAvailable:
       // Not up: the next in line. Nothing was served, so no budget needed.
-      return st.code() == Code::kUnavailable && tried_.size() < set_->size();
+      return st.code() == Code::kUnavailable && tried_.size() < routable_;
     case FaultTolerance::kFailover:
       return attempts_ - 1 < policy_.retries &&
              IsRetryable(st.code(), idempotent_, o.retryable_codes, o.idempotent_retryable_codes) &&
@@ -392,11 +418,11 @@ void ClusterCall::Complete(Status st, Attempt* winner) {
     ctx.set_response_attachment(winner->ctx.response_attachment());
   }
   if (hook_set_) ctx.SetCancelHook(nullptr);
-  if (breaker_taken_) {
+  if (method_breaker_) {
     switch (ClassifyHealth(st.code())) {
-      case HealthVerdict::kHealthy: args_.state->breaker->OnSuccess(); break;
-      case HealthVerdict::kFailure: args_.state->breaker->OnFailure(); break;
-      case HealthVerdict::kTimeout: args_.state->breaker->OnTimeout(); break;
+      case HealthVerdict::kHealthy: method_breaker_->OnSuccess(); break;
+      case HealthVerdict::kFailure: method_breaker_->OnFailure(); break;
+      case HealthVerdict::kTimeout: method_breaker_->OnTimeout(); break;
       case HealthVerdict::kIgnore: break;
     }
   }

@@ -5,6 +5,7 @@
 #include "cluster/channel/channel_core.h"
 #include "cluster/channel/cluster_call.h"
 #include "cluster/channel/method_state.h"
+#include "cluster/rules/rules_watcher.h"
 
 namespace dougong::cluster {
 namespace {
@@ -64,6 +65,19 @@ Result<std::shared_ptr<ClusterChannel>> ClusterChannel::Create(std::shared_ptr<N
   });
   if (!id.ok()) return id.status();
   channel->subscription_ = *id;
+  std::shared_ptr<ConfigCenter> config = core->options().config_center;
+  if (!config && !core->options().rules_url.empty()) {
+    auto made = ConfigCenter::Create(core->options().rules_url);
+    if (!made.ok()) return Status(made.status().code(), "rules_url: " + made.status().message());
+    config = std::move(*made);
+  }
+  if (config) {
+    auto watch = ServiceRulesWatch::Start(config, std::string(service), [weak](const ServiceRulesPtr& rules) {
+      if (auto c = weak.lock()) c->SetRules(rules);
+    });
+    if (!watch.ok()) return watch.status();
+    channel->rules_watch_ = std::move(*watch);
+  }
   if (core->options().publish_status) {
     // Weak: the handle goes first in ~ClusterChannel, but the core must not
     // be kept alive by a page either.
@@ -84,6 +98,7 @@ ClusterChannel::ClusterChannel(std::shared_ptr<Core> core, std::shared_ptr<Namin
     : core_(std::move(core)), naming_(std::move(naming)) {}
 
 ClusterChannel::~ClusterChannel() {
+  rules_watch_.reset();
   status_section_.Reset();
   if (subscription_ != 0) (void)naming_->Unsubscribe(subscription_);
   core_->Shutdown();
@@ -108,6 +123,7 @@ bool ClusterChannel::WaitForProviders(size_t count, std::chrono::milliseconds ti
 }
 
 ProviderSetPtr ClusterChannel::providers() const { return core_->snapshot(); }
+ServiceRulesPtr ClusterChannel::rules() const { return core_->rules(); }
 ClusterChannelStatus ClusterChannel::Snapshot() const { return core_->Snapshot(); }
 const std::string& ClusterChannel::service() const { return core_->service(); }
 

@@ -12,6 +12,7 @@
 #include "cluster/naming/background_loop.h"
 #include "cluster/naming/provider_codec.h"
 #include "dougong/cluster/warmup.h"
+#include "cluster/naming/zk_util.h"
 
 namespace dougong::cluster::naming {
 
@@ -27,16 +28,6 @@ std::string ConsumerId() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(++instances);
-}
-
-// Creates `path` and its missing ancestors as persistent nodes.
-Status EnsurePath(zk::ZkClient& client, const std::string& path) {
-  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-    std::string prefix = path.substr(0, slash);
-    Result<zk::ZkCreated> made = client.CreateNode(prefix, "");
-    if (!made.ok() && made.status().code() != Code::kAlreadyExists) return made.status();
-    if (slash == std::string::npos) return Status::Ok();
-  }
 }
 
 // Creates an ephemeral node of this session, replacing one left by another
@@ -92,17 +83,11 @@ struct ZkNaming::Events {
 };
 
 Result<std::shared_ptr<ZkNaming>> ZkNaming::Create(const NamingUrl& url) {
-  if (Status st = CheckQueryKeys(url, {"session_timeout_ms"}); !st.ok()) return st;
-  Result<int64_t> timeout = QueryPositiveInt(url, "session_timeout_ms", 30000);
-  if (!timeout.ok()) return timeout.status();
-  if (url.authority.empty()) return InvalidArgument("zk://: no host (want zk://host:2181[,host:2181]/root)");
-  std::string root = url.path;
-  while (!root.empty() && root.back() == '/') root.pop_back();
-  if (root.empty()) root = "/dougong";
-  if (root.find("//") != std::string::npos) return InvalidArgument("zk://: bad root path '" + url.path + "'");
+  Result<ZkTarget> target = ParseZkTarget(url);
+  if (!target.ok()) return target.status();
   zk::ZkClientOptions options;
-  options.session_timeout = std::chrono::milliseconds(*timeout);
-  std::shared_ptr<ZkNaming> naming(new ZkNaming(url.authority, ZkLayout{root}, options));
+  options.session_timeout = target->session_timeout;
+  std::shared_ptr<ZkNaming> naming(new ZkNaming(target->hosts, ZkLayout{target->root}, options));
   if (Status st = naming->StartClient(); !st.ok()) return Status(st.code(), "zk://: " + st.message());
   naming->last_full_sync_ = std::chrono::steady_clock::now();
   naming->events_->loop.Start(kFullSyncInterval, [n = naming.get()] { n->Work(); });
