@@ -20,6 +20,9 @@
 #                              channels, so each provider sees the load the
 #                              direct run gives its one provider
 #   LB=roundrobin              the cluster channel's balancer
+#   PIN=1                      client on CPU 0, providers on CPU 1 (taskset),
+#                              so client and providers never preempt each
+#                              other; PIN=0 lets the scheduler place them
 #   SESSION_TIMEOUT_MS=4000    providers' ZooKeeper session timeout
 #   PARTS="overhead deregister"
 #   BUILD_DIR=build/bench SKIP_BUILD=1 JOBS=1 (as bench/compare_zk.sh)
@@ -35,6 +38,12 @@ PAYLOAD=${PAYLOAD:-16}
 CLUSTER_OUTSTANDING=${CLUSTER_OUTSTANDING:-$((3 * OUTSTANDING))}
 LB=${LB:-roundrobin}
 SESSION_TIMEOUT_MS=${SESSION_TIMEOUT_MS:-4000}
+PIN=${PIN:-1}
+CLIENT_CPU=() PROVIDER_CPU=()
+if [[ $PIN == 1 && $(nproc) -ge 2 ]]; then
+  CLIENT_CPU=(taskset -c 0)
+  PROVIDER_CPU=(taskset -c 1)
+fi
 PARTS=${PARTS:-"overhead deregister"}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/bench}
 JOBS=${JOBS:-1}
@@ -90,7 +99,7 @@ wait_for() {
 start_echo() {
   local log=$1
   shift
-  "$ECHO" --port 0 --threads 1 "$@" >"$log" 2>&1 &
+  "${PROVIDER_CPU[@]}" "$ECHO" --port 0 --threads 1 "$@" >"$log" 2>&1 &
   ECHO_PID=$!
   PIDS+=("$ECHO_PID")
   wait_for "$log" '^listening on' 20 || die "echo_server did not start: $(tail -5 "$log")"
@@ -120,7 +129,7 @@ if has_part overhead; then
       cpu0=0
       for p in "${measured[@]}"; do cpu0=$(awk -v a="$cpu0" -v b="$(cpu_seconds "$p")" 'BEGIN{print a+b}'); done
       t0=$(date +%s%N)
-      line=$("$RPC_BENCH" "${args[@]}" "${load[@]}")
+      line=$("${CLIENT_CPU[@]}" "$RPC_BENCH" "${args[@]}" "${load[@]}")
       t1=$(date +%s%N)
       cpu1=0
       for p in "${measured[@]}"; do cpu1=$(awk -v a="$cpu1" -v b="$(cpu_seconds "$p")" 'BEGIN{print a+b}'); done

@@ -1,6 +1,7 @@
 // `dougong dev`: the all-in-one local stack on its embedded defaults: keeper
-// (ZooKeeper protocol) and the example echo service; gateway and console
-// join later.
+// (ZooKeeper protocol) and the example echo service, registered in that
+// keeper (zk://.../dougong) and governed by its live rules (docs/rules.md);
+// gateway and console join later.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,9 @@
 #include <fmt/format.h>
 
 #include "cmd/commands.h"
+#include "dougong/cluster/config_center.h"
+#include "dougong/cluster/server_governor.h"
+#include "dougong/cluster/server_publisher.h"
 #include "dougong/keeper/server.h"
 #include "dougong/rpc/server.h"
 #include "echo_service.h"
@@ -50,16 +54,24 @@ int RunDev(const DevFlags& f) {
     return 1;
   }
   const std::string& address = f.address;
+  const std::string registry = fmt::format("zk://127.0.0.1:{}/dougong", (*keeper)->port());
   rpc::Server server;
   example::EchoServiceImpl echo;
-  if (Status st = server.AddService(&echo); !st.ok()) {
+  // Declared after the server's dependencies and before nothing that
+  // outlives them: the server stops (deregistering) before they go.
+  cluster::ServerGovernor governor;
+  auto fail = [](const Status& st) {
     fmt::print(stderr, "dougong dev: {}\n", st.ToString());
     return 1;
-  }
-  if (Status st = server.Start(address); !st.ok()) {
-    fmt::print(stderr, "dougong dev: {}\n", st.ToString());
-    return 1;
-  }
+  };
+  if (Status st = server.AddService(&echo); !st.ok()) return fail(st);
+  auto config = cluster::ConfigCenter::Create(registry);
+  if (!config.ok()) return fail(config.status());
+  if (Status st = governor.Govern(*config, "dougong.example.EchoService"); !st.ok()) return fail(st);
+  if (Status st = server.AddAdmissionHook(governor.AdmissionHook()); !st.ok()) return fail(st);
+  auto publisher = cluster::ServerPublisher::Attach(server, registry);
+  if (!publisher.ok()) return fail(publisher.status());
+  if (Status st = server.Start(address); !st.ok()) return fail(st);
   int port = server.port();
   fmt::print(
       "dougong dev: serving dougong.example.EchoService on port {port}\n"
@@ -69,6 +81,8 @@ int RunDev(const DevFlags& f) {
       "  or with HTTP/JSON on the same port:\n"
       "    curl -s -X POST http://127.0.0.1:{port}/dougong.example.EchoService/Echo -d '{{\"message\":\"hello\"}}'\n"
       "  built-in pages: http://127.0.0.1:{port}/status  /metrics  /health\n"
+      "  registered in {registry} (services/dougong.example.EchoService/providers);\n"
+      "  live rules: {self} rules set dougong.example.EchoService FILE --registry {registry}\n"
       "\n"
       "dougong dev: keeper (ZooKeeper protocol) on port {kport}, data in {kdir}\n"
       "  any ZooKeeper client works, e.g. zkCli.sh -server 127.0.0.1:{kport}\n"
@@ -77,7 +91,7 @@ int RunDev(const DevFlags& f) {
       "\n"
       "  Ctrl-C stops it gracefully.\n",
       fmt::arg("port", port), fmt::arg("self", SelfPath()), fmt::arg("kport", (*keeper)->port()),
-      fmt::arg("kdir", ko.data_dir),
+      fmt::arg("kdir", ko.data_dir), fmt::arg("registry", registry),
       fmt::arg("kadmin", (*keeper)->admin_port() > 0
                              ? fmt::format("  keeper admin: http://127.0.0.1:{}/metrics  /health\n",
                                            (*keeper)->admin_port())
