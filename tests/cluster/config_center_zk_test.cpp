@@ -1,5 +1,6 @@
 // The config center and the live rules against a keeper started in this
-// process on a free loopback port: push latency to two instances, the cache
+// process and against Apache ZooKeeper 3.8 started by the test, each on a
+// free loopback port: push latency to two instances, the cache
 // file at a start without the registry, an outage that keeps the values,
 // bad rules refused with the last good ones kept, and a cluster channel and
 // a server governor following rule changes.
@@ -53,30 +54,25 @@ class ValueLog {
   std::vector<std::optional<std::string>> values_;
 };
 
-class ConfigCenterZk : public ::testing::Test {
+// Every case runs against keeper and against Apache ZooKeeper 3.8
+// (registry_server.h), as `.../keeper` and `.../zookeeper`.
+class ConfigCenterZk : public ::testing::TestWithParam<testing::RegistryKind> {
  protected:
   void SetUp() override {
     base_ = testing::FreshTestDir("dougong_config_zk_");
-    StartKeeper(0);
+    server_ = testing::RegistryServer::Create(GetParam(), base_);
+    StartRegistry(0);
     url_ = "zk://127.0.0.1:" + std::to_string(port_) + "/dougong-test?session_timeout_ms=2000";
   }
   void TearDown() override {
-    keeper_.reset();
+    server_.reset();
     std::filesystem::remove_all(base_);
   }
 
-  void StartKeeper(int port, const std::string& data = "data") {
-    keeper::KeeperOptions o;
-    o.host = "127.0.0.1";
-    o.port = port;
-    o.admin_port = 0;
-    o.data_dir = (base_ / data).string();
-    o.tick_ms = 200;  // session timeouts from 400 ms to 4 s
-    o.io_threads = 1;
-    auto server = keeper::KeeperServer::Start(o);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    keeper_ = std::move(*server);
-    port_ = keeper_->port();
+  void StartRegistry(int port, const std::string& data = "data") {
+    server_->Start(data, port);
+    ASSERT_TRUE(server_->running()) << "the registry did not start";
+    port_ = server_->port();
   }
 
   std::shared_ptr<ConfigCenter> NewCenter(const std::string& cache = "") {
@@ -88,12 +84,12 @@ class ConfigCenterZk : public ::testing::Test {
   }
 
   std::filesystem::path base_;
-  std::unique_ptr<keeper::KeeperServer> keeper_;
+  std::unique_ptr<testing::RegistryServer> server_;
   int port_ = 0;
   std::string url_;
 };
 
-TEST_F(ConfigCenterZk, AChangeReachesTwoProcessesWithinASecond) {
+TEST_P(ConfigCenterZk, AChangeReachesTwoProcessesWithinASecond) {
   auto writer = NewCenter();
   auto a = NewCenter();
   auto b = NewCenter();
@@ -122,7 +118,7 @@ TEST_F(ConfigCenterZk, AChangeReachesTwoProcessesWithinASecond) {
   EXPECT_EQ(writer->Delete("apps/demo/flag").code(), Code::kNotFound);
 }
 
-TEST_F(ConfigCenterZk, TypedGettersListAndErrors) {
+TEST_P(ConfigCenterZk, TypedGettersListAndErrors) {
   auto cc = NewCenter();
   ASSERT_TRUE(cc->Set("apps/web/timeout", "500ms").ok());
   ASSERT_TRUE(cc->Set("apps/web/retries", "3").ok());
@@ -145,7 +141,7 @@ TEST_F(ConfigCenterZk, TypedGettersListAndErrors) {
   EXPECT_FALSE(ConfigCenter::Create("list://a:1").ok());
 }
 
-TEST_F(ConfigCenterZk, TheCacheServesWhenTheRegistryIsDownAtStart) {
+TEST_P(ConfigCenterZk, TheCacheServesWhenTheRegistryIsDownAtStart) {
   std::string cache = (base_ / "config.cache").string();
   {
     auto cc = NewCenter(cache);
@@ -157,7 +153,7 @@ TEST_F(ConfigCenterZk, TheCacheServesWhenTheRegistryIsDownAtStart) {
     EXPECT_EQ(*cc->Get("services/svc/rules"), "weights: []\n");
   }
   ASSERT_TRUE(std::filesystem::exists(cache));
-  keeper_.reset();
+  server_->Stop();
   auto start = std::chrono::steady_clock::now();
   auto cc = NewCenter(cache);
   ASSERT_TRUE(cc);
@@ -170,13 +166,13 @@ TEST_F(ConfigCenterZk, TheCacheServesWhenTheRegistryIsDownAtStart) {
   EXPECT_EQ(cc->Get("apps/web/other").status().code(), Code::kUnavailable);
 }
 
-TEST_F(ConfigCenterZk, AnOutageKeepsTheValuesAndAReconnectResyncs) {
+TEST_P(ConfigCenterZk, AnOutageKeepsTheValuesAndAReconnectResyncs) {
   auto cc = NewCenter((base_ / "c.cache").string());
   ValueLog log;
   ASSERT_TRUE(cc->Set("apps/web/mode", "blue").ok());
   ASSERT_TRUE(cc->Watch("apps/web/mode", log.Listener()).ok());
   ASSERT_TRUE(log.WaitFor("blue"));
-  keeper_.reset();
+  server_->Stop();
   // Past the session timeout (2 s): the session is lost, nothing delivered.
   std::this_thread::sleep_for(2500ms);
   Result<std::string> mode = cc->Get("apps/web/mode");
@@ -184,20 +180,20 @@ TEST_F(ConfigCenterZk, AnOutageKeepsTheValuesAndAReconnectResyncs) {
   EXPECT_EQ(*mode, "blue");
   EXPECT_EQ(log.values().back(), "blue");
   for (const auto& v : log.values()) EXPECT_TRUE(v.has_value());
-  StartKeeper(port_);  // same port, same data
+  StartRegistry(port_);  // same port, same data
   auto writer = NewCenter();
   ASSERT_TRUE(writer->Set("apps/web/mode", "green").ok());
   EXPECT_TRUE(log.WaitFor("green", 10s));
 }
 
-TEST_F(ConfigCenterZk, ARegistryThatLostItsDataDeletesNothing) {
+TEST_P(ConfigCenterZk, ARegistryThatLostItsDataDeletesNothing) {
   auto cc = NewCenter();
   ValueLog log;
   ASSERT_TRUE(cc->Set("apps/web/mode", "blue").ok());
   ASSERT_TRUE(cc->Watch("apps/web/mode", log.Listener()).ok());
   ASSERT_TRUE(log.WaitFor("blue"));
-  keeper_.reset();
-  StartKeeper(port_, "empty");  // same port, no data: no ROOT/config at all
+  server_->Stop();
+  StartRegistry(port_, "empty");  // same port, no data: no ROOT/config at all
   // The client, refused for having seen newer zxids, starts a new session;
   // a new key is then known as absent.
   ASSERT_TRUE(WaitUntil([&] { return cc->Get("apps/web/new").status().code() == Code::kNotFound; }, 20s));
@@ -211,7 +207,7 @@ TEST_F(ConfigCenterZk, ARegistryThatLostItsDataDeletesNothing) {
 constexpr char kGoodRules[] = "access:\n  blacklist: {apps: [crawler]}\n";
 constexpr char kBadRules[] = "access:\n  blacklist: {apps: [crawler]\n";  // unclosed flow map
 
-TEST_F(ConfigCenterZk, BadRulesAreRefusedAndTheLastGoodOnesStay) {
+TEST_P(ConfigCenterZk, BadRulesAreRefusedAndTheLastGoodOnesStay) {
   auto cc = NewCenter();
   ServerGovernor governor;
   ASSERT_TRUE(governor.Govern(cc, "svc").ok());
@@ -232,7 +228,7 @@ TEST_F(ConfigCenterZk, BadRulesAreRefusedAndTheLastGoodOnesStay) {
   ASSERT_TRUE(WaitUntil([&] { return governor.Admit("svc", "Get", "crawler", "h").ok(); }));
 }
 
-// A cluster channel over three echo providers (list://) with its rules in keeper.
+// A cluster channel over three echo providers (list://) with its rules in the registry (keeper or ZooKeeper).
 class RulesChannelZk : public ConfigCenterZk {
  protected:
   void SetUp() override {
@@ -264,7 +260,7 @@ class RulesChannelZk : public ConfigCenterZk {
   std::vector<std::unique_ptr<testing::TestProvider>> providers_;
 };
 
-TEST_F(RulesChannelZk, AChannelFollowsRuleChangesLive) {
+TEST_P(RulesChannelZk, AChannelFollowsRuleChangesLive) {
   auto cc = NewCenter();
   ClusterChannelOptions o;
   o.load_balancer = "roundrobin";
@@ -309,7 +305,7 @@ TEST_F(RulesChannelZk, AChannelFollowsRuleChangesLive) {
   for (const auto& [who, n] : spread) EXPECT_GE(n, 9) << who;
 }
 
-TEST_F(ConfigCenterZk, TheAdmissionHookSeesTheCallersApplication) {
+TEST_P(ConfigCenterZk, TheAdmissionHookSeesTheCallersApplication) {
   auto cc = NewCenter();
   ServerGovernor governor;
   ASSERT_TRUE(governor.Govern(cc, testing::kEchoService).ok());
@@ -355,6 +351,11 @@ flow:
   EXPECT_GE(governor.counters().denied, 1u);
   server.Stop(0ms);
 }
+
+INSTANTIATE_TEST_SUITE_P(Registries, ConfigCenterZk, ::testing::ValuesIn(testing::kRegistryKinds),
+                         testing::RegistryParamName);
+INSTANTIATE_TEST_SUITE_P(Registries, RulesChannelZk, ::testing::ValuesIn(testing::kRegistryKinds),
+                         testing::RegistryParamName);
 
 }  // namespace
 }  // namespace dougong::cluster
