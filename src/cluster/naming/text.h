@@ -1,7 +1,8 @@
-// The two text steps every naming format repeats: take the next item of a
-// separated list, and split "key=value".
+// The text steps the naming formats and the rules repeat: take the next
+// item of a separated list, split "key=value", trim white space.
 #pragma once
 
+#include <cctype>
 #include <string_view>
 
 namespace dougong::cluster::naming {
@@ -22,6 +23,13 @@ inline bool SplitKeyValue(std::string_view item, std::string_view* key, std::str
   *key = item.substr(0, eq);
   *value = item.substr(eq + 1);
   return true;
+}
+
+// `s` without leading and trailing white space.
+inline std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace dougong::cluster::naming

@@ -5,15 +5,12 @@
 #include <string>
 
 #include "dougong/cluster/config_center.h"
+#include "cluster/naming/text.h"
 
 namespace dougong::cluster {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using naming::Trim;
 
 Status NotA(std::string_view what, std::string_view text) {
   return InvalidArgument("'" + std::string(text) + "' is not " + std::string(what));

@@ -8,15 +8,12 @@
 
 #include "dougong/cluster/config_center.h"
 #include "dougong/cluster/rules.h"
+#include "cluster/naming/text.h"
 
 namespace dougong::cluster {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using naming::Trim;
 
 const std::set<std::string_view> kWhenKeys = {"method", "caller", "host", "tag"};
 const std::set<std::string_view> kThenKeys = {"host", "address", "port", "zone", "version", "group"};
