@@ -511,6 +511,11 @@ void Core::Drain(const std::shared_ptr<ZkConnection>& conn) {
       cs.queue.pop_front();
       continue;
     }
+    if (replicated() && req.decode_error == ErrorCode::kOk && req.type == static_cast<int32_t>(OpCode::kReconfig)) {
+      StartReconfig(conn, req);
+      cs.queue.pop_front();
+      continue;
+    }
     Execute(conn, req);
     cs.queue.pop_front();
   }

@@ -82,6 +82,7 @@ class Core : public ReplicationHost {
   Status LoadState(uint64_t index, std::string_view data) override;
   void ProposalFailed(uint64_t tag, Status why) override;
   void SyncDone(uint64_t tag, Status status) override;
+  void MembersChanged(uint64_t tag, Status status, std::string config) override;
   void RoleChanged(MemberRole role, uint64_t leader, uint64_t term) override;
   void SessionsTouched(std::vector<int64_t> sessions) override;
 
@@ -101,6 +102,8 @@ class Core : public ReplicationHost {
     int32_t xid = 0;
     int64_t received_ns = 0;
     std::string path;
+    bool reconfig = false;  // a reconfig (answered with the new config), not a sync
+    std::string config;     // reconfig: the new configuration
   };
   struct SessionRt {
     int32_t timeout_ms = 0;
@@ -145,6 +148,8 @@ class Core : public ReplicationHost {
   void OnProposalFailed(uint64_t tag, const Status& why);
   void StartSync(const std::shared_ptr<ZkConnection>& conn, IncomingRequest& req);
   void OnSyncDone(uint64_t tag, const Status& status);
+  // ZooKeeper's incremental reconfig (joining/leaving) as membership changes.
+  void StartReconfig(const std::shared_ptr<ZkConnection>& conn, IncomingRequest& req);
   void OnRoleChanged(MemberRole role, uint64_t leader, uint64_t term);
   void ReplicationTick(int64_t now);
   void InstallState(std::unique_ptr<StateMachine> sm);

@@ -212,6 +212,15 @@ void Core::SyncDone(uint64_t tag, Status status) {
   });
 }
 
+void Core::MembersChanged(uint64_t tag, Status status, std::string config) {
+  boost::asio::post(io_, [this, tag, status = std::move(status), config = std::move(config)]() mutable {
+    auto it = syncs_.find(tag);
+    if (it != syncs_.end()) it->second.config = std::move(config);
+    OnSyncDone(tag, status);
+    Flush();
+  });
+}
+
 void Core::RoleChanged(MemberRole role, uint64_t leader, uint64_t term) {
   boost::asio::post(io_, [this, role, leader, term] {
     OnRoleChanged(role, leader, term);
@@ -299,6 +308,113 @@ void Core::StartSync(const std::shared_ptr<ZkConnection>& conn, IncomingRequest&
   replicator_->Sync(tag);
 }
 
+namespace {
+
+// "server.<id>=<host>:<port>[:<election port>][:participant|:observer][;[<client host>:]<client port>]"
+Result<MemberChange> ParseJoining(std::string_view spec) {
+  auto bad = [&](const std::string& why) {
+    return Status(Code::kInvalidArgument, "joining server '" + std::string(spec) + "': " + why);
+  };
+  if (spec.substr(0, 7) != "server.") return bad("expected server.<id>=<host>:<port>...");
+  const size_t eq = spec.find('=');
+  if (eq == std::string_view::npos) return bad("no '='");
+  MemberChange c;
+  try {
+    c.id = std::stoull(std::string(spec.substr(7, eq - 7)));
+  } catch (...) {
+    return bad("bad id");
+  }
+  if (c.id == 0 || c.id > 255) return bad("the id must be in 1..255");
+  std::string_view rest = spec.substr(eq + 1);
+  std::string_view client;
+  if (size_t semi = rest.find(';'); semi != std::string_view::npos) {
+    client = rest.substr(semi + 1);
+    rest = rest.substr(0, semi);
+  }
+  std::vector<std::string_view> parts;
+  for (size_t at = 0;;) {
+    size_t colon = rest.find(':', at);
+    parts.push_back(rest.substr(at, colon == std::string_view::npos ? std::string_view::npos : colon - at));
+    if (colon == std::string_view::npos) break;
+    at = colon + 1;
+  }
+  if (parts.size() < 2 || parts[0].empty() || parts[1].empty()) return bad("expected <host>:<port>");
+  c.peer = std::string(parts[0]) + ":" + std::string(parts[1]);
+  c.kind = MemberChange::Kind::kAddVoter;
+  if (parts.size() >= 3 && (parts.back() == "observer" || parts.back() == "participant"))
+    c.kind = parts.back() == "observer" ? MemberChange::Kind::kAddObserver : MemberChange::Kind::kAddVoter;
+  if (!client.empty()) c.client = client.find(':') == std::string_view::npos ? "0.0.0.0:" + std::string(client) : std::string(client);
+  return c;
+}
+
+std::vector<std::string_view> SplitList(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+void Core::StartReconfig(const std::shared_ptr<ZkConnection>& conn, IncomingRequest& req) {
+  const auto& r = std::get<zk::ReconfigRequest>(req.body);
+  auto refuse = [&](ErrorCode err) {
+    Reply(*conn, req.xid, sm_->last_zxid(), err, nullptr);
+    CountLatency(*conn, req.received_ns);
+  };
+  // As ZooKeeper: only the super user may change the ensemble.
+  const auto& ids = conn->core.auth->ids;
+  if (std::none_of(ids.begin(), ids.end(), [](const zk::Id& id) { return id.scheme == "super"; })) {
+    refuse(ErrorCode::kNoAuth);
+    return;
+  }
+  // The non-incremental form (a whole new member list) is not mapped.
+  if (r.new_members && !r.new_members->empty()) {
+    refuse(ErrorCode::kUnimplemented);
+    return;
+  }
+  std::vector<MemberChange> changes;
+  const std::string joining = r.joining_servers.value_or("");
+  const std::string leaving = r.leaving_servers.value_or("");
+  for (std::string_view spec : SplitList(joining)) {
+    Result<MemberChange> c = ParseJoining(spec);
+    if (!c.ok()) {
+      spdlog::warn("keeper: reconfig refused: {}", c.status().message());
+      refuse(ErrorCode::kBadArguments);
+      return;
+    }
+    changes.push_back(std::move(*c));
+  }
+  for (std::string_view id : SplitList(leaving)) {
+    MemberChange c;
+    c.kind = MemberChange::Kind::kRemove;
+    try {
+      c.id = std::stoull(std::string(id));
+    } catch (...) {
+      refuse(ErrorCode::kBadArguments);
+      return;
+    }
+    changes.push_back(std::move(c));
+  }
+  if (changes.empty()) {
+    refuse(ErrorCode::kBadArguments);
+    return;
+  }
+  const uint64_t tag = next_tag_++;
+  PendingSync ps{conn, req.xid, req.received_ns, {}};
+  ps.reconfig = true;
+  syncs_.emplace(tag, std::move(ps));
+  conn->core.syncing = true;
+  replicator_->ChangeMembers(std::move(changes), tag);
+}
+
 void Core::OnSyncDone(uint64_t tag, const Status& status) {
   auto it = syncs_.find(tag);
   if (it == syncs_.end()) return;
@@ -307,6 +423,24 @@ void Core::OnSyncDone(uint64_t tag, const Status& status) {
   auto& cs = ps.conn->core;
   cs.syncing = false;
   if (cs.closing) return;
+  if (ps.reconfig) {
+    // ZooKeeper's answer: the new configuration as data, or why not.
+    if (!status.ok()) {
+      spdlog::warn("keeper: reconfig failed: {}", status.ToString());
+      Reply(*ps.conn, ps.xid, sm_->last_zxid(),
+            status.code() == Code::kInvalidArgument ? ErrorCode::kBadArguments : ErrorCode::kNewConfigNoQuorum, nullptr);
+    } else {
+      zk::GetDataResponse config;
+      config.data = zk::jute::Buffer(ps.config);
+      config.stat.data_length = static_cast<int32_t>(config.data.bytes.size());
+      config.stat.mzxid = config.stat.czxid = sm_->last_zxid();
+      zk::ResponseBody rsp = std::move(config);
+      Reply(*ps.conn, ps.xid, sm_->last_zxid(), ErrorCode::kOk, &rsp);
+    }
+    CountLatency(*ps.conn, ps.received_ns);
+    Drain(ps.conn);
+    return;
+  }
   if (!status.ok()) {
     spdlog::info("keeper: sync failed ({}); closing the client's connection", status.ToString());
     DropConnection(ps.conn);

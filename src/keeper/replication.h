@@ -36,6 +36,14 @@ void EncodeProposalOrigin(const ProposalOrigin& origin, std::string* out);
 // Splits an entry into its origin and the encoded Txn.
 Result<ProposalOrigin> DecodeProposalOrigin(std::string_view entry, std::string_view* txn);
 
+// One step of a membership change (ZooKeeper's incremental reconfig).
+struct MemberChange {
+  enum class Kind { kAddVoter, kAddObserver, kRemove } kind = Kind::kAddVoter;
+  uint64_t id = 0;
+  std::string peer;    // adds
+  std::string client;  // adds, informational
+};
+
 enum class MemberRole { kStandalone, kLeader, kFollower, kObserver, kNone };
 const char* MemberRoleName(MemberRole role);
 
@@ -57,6 +65,9 @@ class ReplicationHost {
   // Sync(tag) finished: OK once this member applied up to a read index
   // confirmed by a quorum of the current leader.
   virtual void SyncDone(uint64_t tag, Status status) = 0;
+  // ChangeMembers(tag) finished (OK: every step committed); `config` is
+  // the leader's configuration after the last step (ConfigText's format).
+  virtual void MembersChanged(uint64_t tag, Status status, std::string config) = 0;
   // This member's role changed (or the leader it follows).
   virtual void RoleChanged(MemberRole role, uint64_t leader, uint64_t term) = 0;
   // On the leader: sessions that members heard from since their last report.
@@ -103,6 +114,10 @@ class Replicator {
   // Core thread, after each round of handlers: sends what Propose gathered.
   virtual void Flush() = 0;
   virtual void Sync(uint64_t tag) = 0;
+  // Applies the steps one after the other through the leader.
+  virtual void ChangeMembers(std::vector<MemberChange> changes, uint64_t tag) = 0;
+  // ZooKeeper's dynamic config text: "server.<id>=<host>:<port>:<port>:<role>;<client>" lines, then "version=<hex>".
+  virtual std::string ConfigText() const = 0;
   // Followers: report sessions heard from to the leader.
   virtual void TouchSessions(std::vector<int64_t> sessions) = 0;
   virtual ReplicationStatus GetStatus() const = 0;

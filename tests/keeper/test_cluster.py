@@ -6,6 +6,8 @@ serves reads and takes writes; four-letter words and /metrics show roles.
 Keeper only (ZooKeeper ensembles are the anchor of bench/, not of these).
 Faults with many processes and a linearizability checker: tests/lincheck."""
 
+import base64
+import hashlib
 import os
 import re
 import shutil
@@ -17,6 +19,10 @@ import pytest
 
 from conftest import Server, _tmp_root, free_port, wait_until
 from test_c_client import _binary as c_client_binary
+
+
+# `addauth digest super:test` is the super user (reconfig needs it).
+SUPER_DIGEST = "super:" + base64.b64encode(hashlib.sha1(b"super:test").digest()).decode()
 
 
 class Member(Server):
@@ -40,7 +46,8 @@ class Member(Server):
             pytest.fail("DOUGONG_BIN is not set (path of the dougong binary)")
         cfg = self.base_dir / "keeper.yaml"
         lines = ["host: 127.0.0.1", "port: %d" % self.port, "admin_port: %d" % self.admin_port,
-                 "data_dir: %s" % self.data_dir, "tick_ms: 500", "cluster:", "  id: %d" % self.id,
+                 "data_dir: %s" % self.data_dir, "tick_ms: 500", "super_digest: %s" % SUPER_DIGEST,
+                 "cluster:", "  id: %d" % self.id,
                  "  tick_ms: 50", "  election_ticks: 10", "  join: %s" % ("true" if self.join else "false"),
                  "  members:"]
         for m in self.cluster.members:
@@ -251,3 +258,30 @@ def test_four_letter_words_and_metrics_show_roles_and_lag(cluster):
     body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % leader.admin_port, timeout=10).read().decode()
     assert "keeper_raft_role 2" in body
     assert re.search(r'keeper_raft_follower_lag\{member="%d"\} \d+' % follower.id, body), body
+
+
+def test_zookeeper_reconfig_adds_and_removes_a_member(cluster, kazoo_factory):
+    from kazoo.exceptions import BadArgumentsError, NoAuthError, UnimplementedError
+    leader = cluster.leader()
+    anyone = kazoo_factory(leader)
+    with pytest.raises(NoAuthError):
+        anyone.reconfig(joining=None, leaving="3", new_members=None)
+    admin = kazoo_factory(cluster.hosts(), auth_data=[("digest", "super:test")])
+    with pytest.raises(UnimplementedError):
+        admin.reconfig(joining=None, leaving=None, new_members="server.1=127.0.0.1:1:1")
+    with pytest.raises(BadArgumentsError):
+        admin.reconfig(joining="server.x=nonsense", leaving=None, new_members=None)
+    new = Member(cluster, 4, cluster.root / "m4")
+    new.join = True
+    cluster.members.append(new)
+    new.launch()
+    data, _ = admin.reconfig(joining="server.4=%s:%d:participant;%s" % (new.peer, new.peer_port, new.address),
+                             leaving=None, new_members=None)
+    assert b"server.4=%s" % new.peer.encode() in data, data
+    new.join = False
+    new.wait_ready(60)
+    assert new.mode() in ("follower", "leader")
+    data, _ = admin.reconfig(joining=None, leaving="4", new_members=None)
+    assert b"server.4=" not in data, data
+    new.stop()
+    admin.create("/after-reconfig", b"ok")

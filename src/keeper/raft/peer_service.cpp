@@ -92,6 +92,7 @@ Status KeeperPeerService::ChangeMember(rpc::ServerContext&, const peer::ChangeMe
   if (!r.ok()) return r.status();
   if (request.kind() == peer::ChangeMemberRequest::REMOVE) replicator_->ForgetMember(m.id());
   response->set_index(*r);
+  response->set_config(replicator_->ConfigText());
   return Status::Ok();
 }
 

@@ -91,11 +91,14 @@ void RaftReplicator::Stop() {
     server_->Stop(std::chrono::milliseconds(0));
     server_->Wait();
   }
+  std::vector<std::thread> changers;
   std::map<std::string, std::shared_ptr<rpc::Channel>> channels;
   {
     std::lock_guard lock(mu_);
+    changers.swap(changers_);
     channels.swap(channels_);
   }
+  for (std::thread& t : changers) t.join();  // their calls fail fast now
 }
 
 // ---------------------------------------------------------------- state machine
@@ -206,6 +209,62 @@ void RaftReplicator::TouchSessions(std::vector<int64_t> sessions) {
 }
 
 // ---------------------------------------------------------------- members and status
+
+void RaftReplicator::ChangeMembers(std::vector<MemberChange> changes, uint64_t tag) {
+  // Rare and slow (each step waits for its commit): a thread of its own
+  // that asks the leader, step by step, through KeeperPeer.ChangeMember, as
+  // `dougong keeper members` does.
+  std::lock_guard lock(mu_);
+  if (stopped_) {
+    host_->MembersChanged(tag, Status(Code::kUnavailable, "stopping"), {});
+    return;
+  }
+  changers_.emplace_back([this, changes = std::move(changes), tag] {
+    Status result;
+    std::string config;
+    for (const MemberChange& c : changes) {
+      peer::ChangeMemberRequest req;
+      req.set_kind(c.kind == MemberChange::Kind::kRemove        ? peer::ChangeMemberRequest::REMOVE
+                   : c.kind == MemberChange::Kind::kAddObserver ? peer::ChangeMemberRequest::ADD_OBSERVER
+                                                                : peer::ChangeMemberRequest::ADD);
+      req.mutable_member()->set_id(c.id);
+      req.mutable_member()->set_peer(c.peer);
+      req.mutable_member()->set_client(c.client);
+      const std::string leader = LeaderPeerAddress();
+      auto channel = leader.empty() ? nullptr : ChannelTo(leader);
+      if (!channel) {
+        result = Status(Code::kUnavailable, "no leader known");
+        break;
+      }
+      rpc::ClientContext ctx;
+      ctx.set_timeout(std::chrono::seconds(15));
+      auto r = peer::KeeperPeerStub(channel).ChangeMember(req, &ctx);
+      if (!r.ok()) {
+        result = r.status();
+        break;
+      }
+      config = r->config();
+      if (c.kind != MemberChange::Kind::kRemove) RememberMember(ClusterMember{c.id, c.peer, c.client, c.kind == MemberChange::Kind::kAddObserver});
+    }
+    host_->MembersChanged(tag, result, std::move(config));
+  });
+}
+
+std::string RaftReplicator::ConfigText() const {
+  raft::NodeStats ns = node_->Stats();
+  std::string out;
+  auto line = [&](raft::NodeId id, bool voter) {
+    ClusterMember m = Member(id);
+    std::string peer = m.peer.empty() ? "unknown:0" : m.peer;
+    std::string client = m.client.empty() ? "" : ";" + m.client;
+    out += fmt::format("server.{}={}:{}:{}{}\n", id, peer, peer.substr(peer.rfind(':') + 1),
+                       voter ? "participant" : "observer", client);
+  };
+  for (raft::NodeId id : ns.conf.voters) line(id, true);
+  for (raft::NodeId id : ns.conf.learners) line(id, false);
+  out += fmt::format("version={:x}", ns.applied);
+  return out;
+}
 
 std::string RaftReplicator::LeaderPeerAddress() const {
   auto [id, address] = node_->Leader();

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,8 @@ class RaftReplicator final : public Replicator, public raft::StateMachine {
   void Flush() override;
   void Sync(uint64_t tag) override;
   void TouchSessions(std::vector<int64_t> sessions) override;
+  void ChangeMembers(std::vector<MemberChange> changes, uint64_t tag) override;
+  std::string ConfigText() const override;
   ReplicationStatus GetStatus() const override;
 
   // raft::StateMachine (the node's loop thread)
@@ -83,6 +86,8 @@ class RaftReplicator final : public Replicator, public raft::StateMachine {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<rpc::Channel>> channels_;  // by peer address; kept until Stop
   std::map<uint64_t, ClusterMember> members_;                     // known addresses
+
+  std::vector<std::thread> changers_;  // ChangeMembers runs, joined at Stop
 
   std::atomic<uint64_t> forwarded_{0};
   std::atomic<uint64_t> forward_failures_{0};

@@ -102,6 +102,9 @@ void RaftNode::Impl::ApplyCommitted(const std::vector<Entry>& entries) {
     if (it == proposals.end()) continue;
     PendingProposal p = std::move(it->second);
     proposals.erase(it);
+    // Whoever learns that a membership change is done may read Stats():
+    // it must show the new configuration already.
+    if (e.type == EntryType::kConfChange) Publish();
     if (p.term == e.term) {
       p.done(e.index);
     } else {
