@@ -166,6 +166,17 @@ void Raft::HandleAppendResp(const Message& m) {
   Progress& pr = it->second;
   pr.recent_active = true;
   if (m.reject) {
+    if (m.log_term == 0 && m.reject_hint <= pr.match) {
+      // Its log ends before entries it acknowledged: the member lost its
+      // log (restarted on a wiped data dir with its old membership). Every
+      // later rejection would look stale, so start over from what it has;
+      // the commit index never goes back, and a snapshot follows if needed.
+      pr.match = m.reject_hint - 1;
+      if (pr.state == ProgressState::kSnapshot) pr.state = ProgressState::kProbe;
+      pr.BecomeProbe();
+      MaybeSendAppend(m.from, true);
+      return;
+    }
     uint64_t probe_next = m.reject_hint;
     if (m.log_term > 0) {
       // Skip the follower's whole conflicting term: resume after our last

@@ -319,6 +319,17 @@ TEST(KeeperCluster, WipedMemberRejoinsFromASnapshot) {
   auto last = rejoined->GetData("/n399");
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->data, "399");
+  rejoined.reset();
+  // Again, from fully caught up: the leader's record of what it has
+  // (everything) must not hide that it now has nothing.
+  cluster.Stop(follower);
+  cluster.Wipe(follower);
+  cluster.Start(follower);
+  ASSERT_TRUE(client->CreateNode("/after-wipe", "x").ok());
+  auto again = Client(cluster.Connect(follower));
+  ASSERT_TRUE(again->Sync("/").ok());
+  EXPECT_TRUE(again->GetData("/after-wipe").ok());
+  EXPECT_TRUE(again->GetData("/n0").ok());
 }
 
 }  // namespace
