@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 namespace dougong::testsupport {
 
@@ -51,8 +54,29 @@ bool NetnsLab::Run(const std::string& command, std::string* error) {
   return false;
 }
 
+// Deletes the namespaces of labs with this tag whose process is gone (a run
+// killed with SIGKILL, e.g. by a test timeout, cannot clean up after itself).
+namespace {
+void DeleteOrphans(const std::string& tag) {
+  std::string list, out;
+  if (RunShell("ip netns list", &list) != 0) return;
+  const std::string prefix = "dg-" + tag + "-";
+  for (size_t pos = 0; pos < list.size();) {
+    size_t end = list.find('\n', pos);
+    if (end == std::string::npos) end = list.size();
+    const std::string line = list.substr(pos, end - pos);
+    pos = end + 1;
+    const std::string name = line.substr(0, line.find(' '));
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) RunShell("ip netns del " + name, &out);
+  }
+}
+}  // namespace
+
 bool NetnsLab::Create(std::string* error) {
   if (error) error->clear();
+  DeleteOrphans(tag_);
   // A /24 of 10.213.0.0/16 that no address or route here uses yet.
   std::string in_use;
   RunShell("ip -4 -o addr show; ip -4 route show table all", &in_use);
