@@ -1,5 +1,6 @@
 #include "fault_injector.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace dougong::lincheck {
@@ -53,8 +54,8 @@ class MemberFault : public FaultInjector {
       member = PickOne(followers, rng);
     }
     if (servers.size() > 1) role = member == leader ? " (leader)" : " (follower)";
-    const auto t0 = Clock::now();
     if (Status s = Harm(servers, member); !s.ok()) return s;
+    const auto t0 = Clock::now();  // the fault is complete (a partition takes several iptables runs)
     harmed_.push_back(member);
     FaultEvent ev{name() + " member " + std::to_string(member) + role, -1};
     if (member == leader) {
@@ -67,22 +68,31 @@ class MemberFault : public FaultInjector {
   }
   Status Heal(ServerSet& servers) override {
     Status first = Status::Ok();
+    note_.clear();
     for (int member : harmed_) {
       Status s = Undo(servers, member);
+      if (s.ok() && restarts()) {
+        auto caught_up = servers.WaitCaughtUp(member, election_wait_);
+        if (caught_up.ok()) note_ += *caught_up;
+        s = caught_up.status();
+      }
       if (!s.ok() && first.ok()) first = s;
     }
     harmed_.clear();
     return first;
   }
+  std::string heal_note() const override { return note_; }
 
  protected:
   virtual Status Harm(ServerSet& servers, int member) = 0;
   virtual Status Undo(ServerSet& servers, int member) = 0;
+  virtual bool restarts() const { return false; }  // Undo() starts a new process
 
  private:
   Target target_;
   std::chrono::milliseconds election_wait_;
   std::vector<int> harmed_;
+  std::string note_;
 };
 
 class KillFault : public MemberFault {
@@ -93,6 +103,7 @@ class KillFault : public MemberFault {
  protected:
   Status Harm(ServerSet& servers, int member) override { return servers.Kill(member); }
   Status Undo(ServerSet& servers, int member) override { return servers.Restart(member); }
+  bool restarts() const override { return true; }
 };
 
 // kill -9, then the data dir is deleted before the restart. A single keeper
@@ -136,7 +147,7 @@ class PartitionFault : public MemberFault {
   bool one_way_;
 };
 
-// A random one of several faults each time.
+// One of several faults each time.
 class MixedFault : public FaultInjector {
  public:
   explicit MixedFault(std::vector<std::unique_ptr<FaultInjector>> faults) : faults_(std::move(faults)) {}
@@ -146,16 +157,26 @@ class MixedFault : public FaultInjector {
     return s + ")";
   }
   void set_names(std::vector<std::string> names) { names_ = std::move(names); }
+  // Every fault once in a random order, then again in another: a short run
+  // still sees each kind.
   Result<FaultEvent> Break(ServerSet& servers, std::mt19937_64& rng) override {
-    current_ = std::uniform_int_distribution<size_t>(0, faults_.size() - 1)(rng);
+    if (next_ == order_.size()) {
+      order_.resize(faults_.size());
+      for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+      std::shuffle(order_.begin(), order_.end(), rng);
+      next_ = 0;
+    }
+    current_ = order_[next_++];
     return faults_[current_]->Break(servers, rng);
   }
   Status Heal(ServerSet& servers) override { return faults_[current_]->Heal(servers); }
+  std::string heal_note() const override { return faults_[current_]->heal_note(); }
 
  private:
   std::vector<std::unique_ptr<FaultInjector>> faults_;
   std::vector<std::string> names_;
-  size_t current_ = 0;
+  std::vector<size_t> order_;
+  size_t next_ = 0, current_ = 0;
 };
 
 class NoFault : public FaultInjector {

@@ -29,8 +29,11 @@ class FaultInjector {
   // Breaks something. A fault that takes the leader away returns once
   // another member leads (or fails after `election_wait`).
   virtual Result<FaultEvent> Break(ServerSet& servers, std::mt19937_64& rng) = 0;
-  // Undoes every fault still in place; waits until the members serve again.
+  // Undoes every fault still in place; waits until the members serve again
+  // (a restarted cluster member: until it caught up with the leader).
   virtual Status Heal(ServerSet& servers) = 0;
+  // What the last Heal() saw (how a restarted member came back), or "".
+  virtual std::string heal_note() const { return ""; }
 };
 
 // Single server or cluster:
@@ -46,8 +49,9 @@ class FaultInjector {
 //   "wipe-leader": kill -9 of the leader, its data deleted, restarted.
 //   "partition-leader": the leader cut from every other member (both ways;
 //     needs --netns); "partition-leader-oneway": only its packets dropped.
-//   "cluster": each fault one of kill-leader, kill-follower, pause-leader,
-//     kill-wipe (and partition-leader when the set can partition), at random.
+//   "cluster": kill-leader, kill-follower, pause-leader, kill-wipe;
+//   "cluster-partition": the same and partition-leader (needs --netns);
+//   "a,b,c": these. Each in a random order, then again in another order.
 Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name,
                                                          std::chrono::milliseconds election_wait =
                                                              std::chrono::milliseconds(30'000));

@@ -328,9 +328,38 @@ KeeperProcessSet::MemberState KeeperProcessSet::State(int member) const {
   const std::string mntr = FourLetterWord(member, "mntr");
   MemberState st;
   st.state = FieldOf(mntr, "zk_server_state");
-  const std::string term = FieldOf(mntr, "zk_raft_term");
-  if (!term.empty()) st.term = std::strtoll(term.c_str(), nullptr, 10);
+  auto number = [&](const char* key) {
+    const std::string v = FieldOf(mntr, key);
+    return v.empty() ? int64_t{-1} : int64_t{std::strtoll(v.c_str(), nullptr, 10)};
+  };
+  st.term = number("zk_raft_term");
+  st.commit = number("zk_raft_commit_index");
+  st.applied = number("zk_raft_applied_index");
+  st.snapshot = number("zk_raft_snapshot_index");
   return st;
+}
+
+Result<std::string> KeeperProcessSet::WaitCaughtUp(int member, milliseconds timeout) {
+  if (!cluster()) return std::string();
+  const auto start = Clock::now();
+  auto leader = WaitForNewLeader(member, timeout);
+  if (!leader.ok()) return leader.status();
+  const int64_t target = State(*leader).commit;
+  while (true) {
+    const MemberState st = State(member);
+    if (st.applied >= target && target >= 0) {
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      return "member " + std::to_string(member) + " applied the leader's index " + std::to_string(target) + " " +
+             std::to_string(static_cast<int64_t>(ms)) + " ms after it accepted connections (its snapshot index " +
+             std::to_string(st.snapshot) + ")";
+    }
+    if (Clock::now() - start > timeout) {
+      return DeadlineExceeded("member " + std::to_string(member) + " has not applied index " + std::to_string(target) +
+                              " " + std::to_string(timeout.count()) + " ms after it accepted connections (applied " +
+                              std::to_string(st.applied) + ")");
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
 }
 
 int KeeperProcessSet::Leader() const {
@@ -378,14 +407,12 @@ milliseconds KeeperProcessSet::ElectionTimeout() const {
 
 Status KeeperProcessSet::Partition(const std::vector<int>& side, bool one_way) {
   if (!options_.netns) return ServerSet::Partition(side, one_way);
-  std::string error;
-  for (int a : side) {
-    for (int b = 0; b < size(); ++b) {
-      if (std::find(side.begin(), side.end(), b) != side.end()) continue;
-      if (!options_.netns->Cut(a, b, !one_way, &error)) return Internal(error);
-    }
+  std::vector<int> rest;
+  for (int b = 0; b < size(); ++b) {
+    if (std::find(side.begin(), side.end(), b) == side.end()) rest.push_back(b);
   }
-  return Status::Ok();
+  std::string error;
+  return options_.netns->Cut(side, rest, !one_way, &error) ? Status::Ok() : Internal(error);
 }
 
 Status KeeperProcessSet::HealPartition() {

@@ -66,6 +66,12 @@ class ServerSet {
   }
   virtual Status HealPartition() { return Status::Ok(); }
   virtual bool CanPartition() const { return false; }
+  // Waits until a restarted member has applied everything the leader had
+  // committed when this was called; says how it came back ("" if there is
+  // nothing to catch up with).
+  virtual Result<std::string> WaitCaughtUp(int /*member*/, std::chrono::milliseconds /*timeout*/) {
+    return std::string();
+  }
 };
 
 struct KeeperProcessOptions {
@@ -111,6 +117,7 @@ class KeeperProcessSet : public ServerSet {
   Status Partition(const std::vector<int>& side, bool one_way) override;
   Status HealPartition() override;
   bool CanPartition() const override { return options_.netns != nullptr; }
+  Result<std::string> WaitCaughtUp(int member, std::chrono::milliseconds timeout) override;
 
   // host:port of a member's client port; its pid (-1 when down).
   std::string ClientAddress(int member) const;
@@ -121,10 +128,10 @@ class KeeperProcessSet : public ServerSet {
   std::string FourLetterWord(int member, const std::string& word,
                              std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) const;
   // `mntr`'s zk_server_state ("leader", "follower", "observer", "standalone")
-  // and zk_raft_term (-1 if absent); state "" when it does not answer.
+  // and zk_raft_* (-1 if absent); state "" when it does not answer.
   struct MemberState {
     std::string state;
-    int64_t term = -1;
+    int64_t term = -1, commit = -1, applied = -1, snapshot = -1;
   };
   MemberState State(int member) const;
 

@@ -252,7 +252,8 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
     }
     result.faults.push_back("t=" + Fixed(at, 2) + " s: " + what + "; healed " + std::to_string(down_for.count()) +
                             " ms later; serving again " + Fixed(serving_ms, 0) + " ms after healing, clients answered " +
-                            Fixed(SecondsSince(heal_start) * 1e3, 0) + " ms after");
+                            Fixed(SecondsSince(heal_start) * 1e3, 0) + " ms after" +
+                            (faults.heal_note().empty() ? "" : "; " + faults.heal_note()));
   }
   stop.store(true);
   result.client_seconds = SecondsSince(start);

@@ -14,7 +14,7 @@ namespace dougong::testsupport {
 
 int RunShell(const std::string& command, std::string* output) {
   output->clear();
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  FILE* pipe = ::popen(("{ " + command + "\n} 2>&1").c_str(), "r");
   if (pipe == nullptr) return -1;
   char buf[4096];
   size_t n;
@@ -125,19 +125,28 @@ bool NetnsLab::Destroy(std::string* error) {
   return failed.empty();
 }
 
-bool NetnsLab::Cut(int a, int b, bool both_ways, std::string* error) {
+bool NetnsLab::Cut(const std::vector<int>& from, const std::vector<int>& to, bool both_ways, std::string* error) {
   // DROP on the receiver's INPUT: the sender sees nothing (a DROP on its
   // OUTPUT would fail its sends at once with EPERM).
-  const std::string rule = "iptables -w -A INPUT -j DROP -s ";
-  bool ok = Run(Exec(b) + rule + Address(a), error);
-  if (both_ways) ok = ok && Run(Exec(a) + rule + Address(b), error);
-  return ok;
+  auto drop_in = [&](int receiver, const std::vector<int>& senders) {
+    std::string sources;
+    for (int s : senders) sources += (sources.empty() ? "" : ",") + Address(s);
+    return "nsenter --net=" + NamespacePath(receiver) + " iptables -w -A INPUT -j DROP -s " + sources;
+  };
+  std::string script;
+  for (int b : to) script += (script.empty() ? "" : " && ") + drop_in(b, from);
+  if (both_ways) {
+    for (int a : from) script += " && " + drop_in(a, to);
+  }
+  return script.empty() || Run(script, error);
 }
 
 bool NetnsLab::HealAll(std::string* error) {
-  bool ok = true;
-  for (int i = 0; i < hosts_; ++i) ok = Run(Exec(i) + "iptables -w -F INPUT", error) && ok;
-  return ok;
+  std::string script;
+  for (int i = 0; i < hosts_; ++i) {
+    script += (script.empty() ? "" : " && ") + ("nsenter --net=" + NamespacePath(i) + " iptables -w -F INPUT");
+  }
+  return Run(script, error);
 }
 
 }  // namespace dougong::testsupport

@@ -13,7 +13,7 @@
 //   std::string err;
 //   if (!lab.Create(&err)) FAIL() << err;   // no silent skip: we run as root
 //   // fork; child: EnterNamespace(lab.NamespacePath(i)); exec the server on lab.Address(i)
-//   lab.Cut(0, 1, /*both_ways=*/true, &err);
+//   lab.Cut({0}, {1, 2}, /*both_ways=*/true, &err);
 #pragma once
 
 #include <string>
@@ -52,9 +52,10 @@ class NetnsLab {
   std::string CallerAddress() const;    // 10.213.S.254, in the caller's namespace
   std::string Exec(int host) const { return "ip netns exec " + names_[host] + " "; }
 
-  // Drops packets from host a to host b, and from b to a if both_ways
-  // (iptables DROP in their namespaces). The caller's link is never cut.
-  bool Cut(int a, int b, bool both_ways, std::string* error);
+  // Drops the packets from every host of `from` to every host of `to`, and
+  // back if both_ways: iptables DROP rules in the receivers' namespaces, one
+  // shell run for all. The caller's link is never cut.
+  bool Cut(const std::vector<int>& from, const std::vector<int>& to, bool both_ways, std::string* error);
   // Removes every Cut().
   bool HealAll(std::string* error);
 
