@@ -28,8 +28,7 @@ enum class Target { kAny, kLeader, kFollower };
 // keeps its majority.
 class MemberFault : public FaultInjector {
  public:
-  MemberFault(Target target, std::chrono::milliseconds election_wait)
-      : target_(target), election_wait_(election_wait) {}
+  MemberFault(Target target, const FaultLimits& limits) : target_(target), limits_(limits) {}
 
   Result<FaultEvent> Break(ServerSet& servers, std::mt19937_64& rng) override {
     if (!harmed_.empty()) return FailedPrecondition("a fault is still in place");
@@ -39,7 +38,7 @@ class MemberFault : public FaultInjector {
     std::string role;
     int leader = servers.size() > 1 ? servers.Leader() : -1;
     if (leader < 0 && target_ != Target::kAny && servers.size() > 1) {
-      auto l = servers.WaitForNewLeader(-1, election_wait_);  // an election may be under way
+      auto l = servers.WaitForNewLeader(-1, limits_.election_wait);  // an election may be under way
       if (l.ok()) leader = *l;
     }
     if (target_ == Target::kLeader) {
@@ -59,7 +58,7 @@ class MemberFault : public FaultInjector {
     harmed_.push_back(member);
     FaultEvent ev{name() + " member " + std::to_string(member) + role, -1};
     if (member == leader) {
-      auto next = servers.WaitForNewLeader(member, election_wait_);
+      auto next = servers.WaitForNewLeader(member, limits_.election_wait);
       if (!next.ok()) return next.status();
       ev.election_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       ev.what += "; member " + std::to_string(*next) + " leads after " + std::to_string(int(ev.election_ms)) + " ms";
@@ -72,7 +71,7 @@ class MemberFault : public FaultInjector {
     for (int member : harmed_) {
       Status s = Undo(servers, member);
       if (s.ok() && restarts()) {
-        auto caught_up = servers.WaitCaughtUp(member, election_wait_);
+        auto caught_up = servers.WaitCaughtUp(member, limits_.catch_up_wait);
         if (caught_up.ok()) note_ += *caught_up;
         s = caught_up.status();
       }
@@ -90,7 +89,7 @@ class MemberFault : public FaultInjector {
 
  private:
   Target target_;
-  std::chrono::milliseconds election_wait_;
+  FaultLimits limits_;
   std::vector<int> harmed_;
   std::string note_;
 };
@@ -133,8 +132,7 @@ class PauseFault : public MemberFault {
 
 class PartitionFault : public MemberFault {
  public:
-  PartitionFault(bool one_way, std::chrono::milliseconds election_wait)
-      : MemberFault(Target::kLeader, election_wait), one_way_(one_way) {}
+  PartitionFault(bool one_way, const FaultLimits& limits) : MemberFault(Target::kLeader, limits), one_way_(one_way) {}
   std::string name() const override {
     return one_way_ ? "drop the packets to the others of" : "partition from the others";
   }
@@ -188,8 +186,7 @@ class NoFault : public FaultInjector {
 
 }  // namespace
 
-Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name,
-                                                         std::chrono::milliseconds wait) {
+Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name, const FaultLimits& wait) {
   using P = std::unique_ptr<FaultInjector>;
   if (name == "kill") return P(new KillFault(Target::kAny, wait));
   if (name == "pause") return P(new PauseFault(Target::kAny, wait));
@@ -199,6 +196,7 @@ Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name
   if (name == "kill-follower") return P(new KillFault(Target::kFollower, wait));
   if (name == "pause-leader") return P(new PauseFault(Target::kLeader, wait));
   if (name == "wipe-leader") return P(new KillWipeFault(Target::kLeader, wait));
+  if (name == "wipe-follower") return P(new KillWipeFault(Target::kFollower, wait));
   if (name == "partition-leader") return P(new PartitionFault(false, wait));
   if (name == "partition-leader-oneway") return P(new PartitionFault(true, wait));
   if (name == "cluster" || name == "cluster-partition" || name.find(',') != std::string::npos) {
@@ -227,7 +225,7 @@ Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name
   }
   return InvalidArgument("unknown fault '" + name +
                          "' (known: kill, pause, none, kill-wipe, kill-leader, kill-follower, pause-leader, "
-                         "wipe-leader, partition-leader, partition-leader-oneway, cluster, cluster-partition, "
+                         "wipe-leader, wipe-follower, partition-leader, partition-leader-oneway, cluster, cluster-partition, "
                          "or a comma-separated list)");
 }
 

@@ -27,7 +27,7 @@ class FaultInjector {
   virtual ~FaultInjector() = default;
   virtual std::string name() const = 0;
   // Breaks something. A fault that takes the leader away returns once
-  // another member leads (or fails after `election_wait`).
+  // another member leads (or fails after FaultLimits::election_wait).
   virtual Result<FaultEvent> Break(ServerSet& servers, std::mt19937_64& rng) = 0;
   // Undoes every fault still in place; waits until the members serve again
   // (a restarted cluster member: until it caught up with the leader).
@@ -45,6 +45,7 @@ class FaultInjector {
 //     must come back from the others (log or snapshot) and lose nothing.
 // Cluster only:
 //   "kill-leader", "kill-follower": kill -9 of the leader / a follower.
+//   "wipe-follower": kill -9 of a follower, its data deleted, restarted.
 //   "pause-leader": SIGSTOP of the leader; SIGCONT when healed.
 //   "wipe-leader": kill -9 of the leader, its data deleted, restarted.
 //   "partition-leader": the leader cut from every other member (both ways;
@@ -52,8 +53,15 @@ class FaultInjector {
 //   "cluster": kill-leader, kill-follower, pause-leader, kill-wipe;
 //   "cluster-partition": the same and partition-leader (needs --netns);
 //   "a,b,c": these. Each in a random order, then again in another order.
-Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name,
-                                                         std::chrono::milliseconds election_wait =
-                                                             std::chrono::milliseconds(30'000));
+struct FaultLimits {
+  // A fault that takes the leader away fails the run without a new leader
+  // within this.
+  std::chrono::milliseconds election_wait{30'000};
+  // Healing a restart fails the run if the member has not caught up with the
+  // leader within this after it accepts connections again.
+  std::chrono::milliseconds catch_up_wait{30'000};
+};
+
+Result<std::unique_ptr<FaultInjector>> MakeFaultInjector(const std::string& name, const FaultLimits& limits = {});
 
 }  // namespace dougong::lincheck

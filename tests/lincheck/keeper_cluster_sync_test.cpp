@@ -5,7 +5,7 @@
 // ZooKeeper's sync on such a leader answers without a quorum and the read
 // returns the old value. keeper's sync is a ReadIndex (a quorum round), so
 // the client must see the new value, or get an error and retry until it
-// does: never the old value. Several rounds, the leader paused each time.
+// does: never the old value. Three rounds, the leader paused each time.
 // A second client on L does a plain getData at the same moment: that one
 // may return the old value (ZooKeeper's reads are only sequentially
 // consistent), and when it does, it shows that this round would have caught
@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kKey[] = "/zk1675";
-constexpr int kRounds = 4;
+constexpr int kRounds = 3;
 
 std::string DougongBin() {
   const char* bin = std::getenv("DOUGONG_BIN");
@@ -93,7 +93,13 @@ TEST(KeeperClusterSync, SyncOnAWokenPausedLeaderNeverReturnsTheOldValue) {
     ASSERT_TRUE(next.ok()) << next.status().message();
     const double election_ms = MsSince(paused_at);
     const std::string new_value = "v" + std::to_string(round);
-    auto written = writer->SetData(kKey, new_value);
+    // Acknowledged: a connection loss (members close client connections
+    // when their role changes) leaves it open, so it is tried again.
+    Result<zk::ZkStat> written = writer->SetData(kKey, new_value);
+    for (int attempt = 1; !written.ok() && attempt < 20; ++attempt) {
+      (void)writer->WaitConnected(5s);
+      written = writer->SetData(kKey, new_value);
+    }
     ASSERT_TRUE(written.ok()) << "write through the new majority: " << written.status().message();
     ASSERT_TRUE(cluster.Resume(old_leader).ok());
     const auto resumed_at = Clock::now();

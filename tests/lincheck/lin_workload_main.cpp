@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--members", members, "keeper members: 1, or a replicated cluster of 3 or 5");
   KeeperProcessOptions kopt;
   bool netns = false;
-  int sync_reads = -1, max_election_ms = 0;
+  int sync_reads = -1, max_election_ms = 0, max_catch_up_ms = 30'000;
   app.add_flag("--netns", netns,
                "run each member in its own network namespace (needed by the partition faults; root, iproute2, "
                "iptables)");
@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   app.add_option("--election-ticks", kopt.election_ticks, "cluster: election timeout in ticks");
   app.add_option("--snap-count", kopt.snap_count, "keeper snap_count (small: snapshots, and log compaction, often)");
   app.add_option("--sync-reads", sync_reads, "1: reads are sync + getData (default with a cluster), 0: getData");
+  app.add_option("--max-catch-up-ms", max_catch_up_ms,
+                 "fail if a restarted member has not applied the leader's commit index within this after it "
+                 "accepts connections");
   app.add_option("--max-election-ms", max_election_ms,
                  "fail if a new leader took longer than this after the leader was taken away (0: report only)");
   app.add_option("--duration-s", duration_s, "how long clients run");
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
   app.add_option("--keys", o.keys, "keys (registers)");
   app.add_option("--faults", fault,
                  "kill | pause | none | kill-wipe; cluster: kill-leader | kill-follower | pause-leader | wipe-leader | "
+                 "wipe-follower | "
                  "partition-leader | partition-leader-oneway | cluster | cluster-partition | a,b,c");
   app.add_option("--fault-interval-ms", interval_ms, "healthy time before each fault");
   app.add_option("--max-fault-ms", max_fault_ms, "each fault lasts a random time up to this");
@@ -87,7 +91,9 @@ int main(int argc, char** argv) {
     work_dir = tmpl;
     own_dir = true;
   }
-  auto injector = MakeFaultInjector(fault);
+  FaultLimits limits;
+  limits.catch_up_wait = milliseconds(max_catch_up_ms);
+  auto injector = MakeFaultInjector(fault, limits);
   if (!injector.ok()) {
     std::fprintf(stderr, "lin_workload: %s\n", injector.status().message().c_str());
     return 2;
