@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 
-.PHONY: run test bench deps build-release build-test fuzz clean bench-keeper jepsen
+.PHONY: run test bench deps build-release build-test fuzz clean bench-keeper jepsen jepsen-cluster
 
 deps:
 	@bash scripts/install-deps.sh test
@@ -38,6 +38,10 @@ bench-keeper:
 # The long linearizability run (docs/linearizability.md): clients against
 # keeper under kill -9 (or pause) faults, history checked, report in
 # build/jepsen/report.md. Settings from the environment or make variables.
+# `make jepsen-cluster` is the cluster mode: a replicated keeper
+# (JEPSEN_MEMBERS, default 3) in network namespaces under mixed faults: kill -9
+# of leader and followers, SIGSTOP of the leader, wiped data dirs, the leader
+# partitioned from the majority; the report adds the election times.
 JEPSEN_SECONDS ?= 300
 JEPSEN_CLIENTS ?= 10
 JEPSEN_KEYS ?= 5
@@ -46,6 +50,7 @@ JEPSEN_MEMBERS ?= 1
 JEPSEN_INTERVAL_MS ?= 3000
 JEPSEN_MAX_FAULT_MS ?= 1000
 JEPSEN_SEED ?= 1
+JEPSEN_ARGS ?=
 jepsen: deps
 	@cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDOUGONG_SANITIZE=ON \
 	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
@@ -55,7 +60,13 @@ jepsen: deps
 	  --work-dir build/jepsen/run --members $(JEPSEN_MEMBERS) --duration-s $(JEPSEN_SECONDS) \
 	  --clients $(JEPSEN_CLIENTS) --keys $(JEPSEN_KEYS) --faults $(JEPSEN_FAULTS) \
 	  --fault-interval-ms $(JEPSEN_INTERVAL_MS) --max-fault-ms $(JEPSEN_MAX_FAULT_MS) --seed $(JEPSEN_SEED) \
-	  --min-faults 1 --plant-stale-read --report build/jepsen/report.md --history build/jepsen/history.txt
+	  --min-faults 1 --plant-stale-read --report build/jepsen/report.md --history build/jepsen/history.txt \
+	  $(JEPSEN_ARGS)
+
+jepsen-cluster:
+	@$(MAKE) --no-print-directory jepsen JEPSEN_MEMBERS=$(if $(filter 1,$(JEPSEN_MEMBERS)),3,$(JEPSEN_MEMBERS)) \
+	  JEPSEN_FAULTS=$(if $(filter kill,$(JEPSEN_FAULTS)),cluster-partition,$(JEPSEN_FAULTS)) \
+	  JEPSEN_ARGS="--netns --snap-count 1000 $(JEPSEN_ARGS)"
 
 fuzz:
 	@bash tests/fuzz/run.sh $(or $(SECONDS),60)

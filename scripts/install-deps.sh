@@ -14,6 +14,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev python3 python3-pytest curl
   clang-14 libclang-rt-14-dev prometheus
   zookeeper python3-kazoo libzookeeper-mt-dev
+  iproute2 iptables
 )
 bench_pkgs=(libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc)
 

@@ -19,6 +19,7 @@
 #include "cluster/naming/multicast_socket.h"
 #include "dougong/cluster/naming.h"
 #include "naming_test_util.h"
+#include "netns.h"
 
 namespace dougong::cluster {
 namespace {
@@ -328,17 +329,7 @@ TEST(MulticastInNetns, BadStaleAndForeignDatagramsAreIgnored) {
 
 // ---------------------------------------------------------------- the namespace
 
-// Runs a shell command; its exit status, with stdout and stderr in *output.
-int RunShell(const std::string& command, std::string* output) {
-  output->clear();
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output->append(buf, n);
-  int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
+using testsupport::RunShell;
 
 // Deletes the namespace however the test ends (a failed ASSERT included).
 struct NamespaceGuard {

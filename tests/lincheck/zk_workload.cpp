@@ -1,5 +1,6 @@
 #include "zk_workload.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -57,12 +58,22 @@ class Progress {
 std::shared_ptr<zk::ZkClient> Connect(const std::string& connect, const WorkloadOptions& o) {
   zk::ZkClientOptions zo;
   zo.session_timeout = o.session_timeout;
+  zo.shuffle_hosts = false;  // each client's connect string starts at its own member
   auto c = zk::ZkClient::Create(connect, zo);
   return c.ok() ? *c : nullptr;
 }
 
+// getData, after a sync when asked (its failure is the read's failure).
+Result<zk::ZkData> Read(zk::ZkClient& client, const std::string& key, bool sync) {
+  if (sync) {
+    auto synced = client.Sync(key);
+    if (!synced.ok()) return synced.status();
+  }
+  return client.GetData(key);
+}
+
 // One client: one session, one op at a time, until `stop`.
-void RunClient(int index, const std::string& connect, const WorkloadOptions& o, const std::vector<std::string>& keys,
+void RunClient(int index, const std::string connect, const WorkloadOptions& o, const std::vector<std::string>& keys,
                HistoryRecorder& rec, Progress& progress, std::atomic<int>& next_process, std::atomic<bool>& stop) {
   std::mt19937_64 rng(o.seed * 1000 + index);
   std::shared_ptr<zk::ZkClient> client = Connect(connect, o);
@@ -82,7 +93,7 @@ void RunClient(int index, const std::string& connect, const WorkloadOptions& o, 
 
     Status status;
     if (op.kind == OpKind::kRead) {
-      auto got = client->GetData(op.key);
+      auto got = Read(*client, op.key, o.sync_reads);
       if (got.ok()) {
         rec.CompleteRead(at, true, got->data, got->stat.version);
         last_version[op.key] = got->stat.version;
@@ -163,7 +174,7 @@ Status FinalReads(const std::string& connect, const WorkloadOptions& o, const st
       op.key = key;
       op.process = kFinalReader;
       const size_t at = rec.Invoke(op);
-      auto got = client->GetData(key);
+      auto got = Read(*client, key, o.sync_reads);
       if (got.ok()) {
         rec.CompleteRead(at, true, got->data, got->stat.version);
         break;
@@ -186,6 +197,7 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
   result.options = o;
   result.servers = servers.Describe();
   result.fault_name = faults.name();
+  result.election_timeout_ms = static_cast<double>(servers.ElectionTimeout().count());
   const std::string connect = servers.ConnectString();
   std::vector<std::string> keys;
   for (int i = 0; i < o.keys; ++i) keys.push_back(o.key_prefix + "/k" + std::to_string(i));
@@ -201,7 +213,7 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
   std::atomic<int> next_process{0};
   std::vector<std::thread> clients;
   for (int i = 0; i < o.clients; ++i) {
-    clients.emplace_back(RunClient, i, std::cref(connect), std::cref(o), std::cref(keys), std::ref(rec),
+    clients.emplace_back(RunClient, i, servers.ClientConnectString(i), std::cref(o), std::cref(keys), std::ref(rec),
                          std::ref(progress), std::ref(next_process), std::ref(stop));
   }
 
@@ -217,11 +229,13 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
     std::this_thread::sleep_until(std::min(end, Clock::now() + o.fault_interval));
     if (Clock::now() + o.max_fault_time >= end) break;
     const double at = SecondsSince(start);
-    auto what = faults.Break(servers, rng);
-    if (!what.ok()) {
-      result.error = "fault: " + what.status().message();
+    auto event = faults.Break(servers, rng);
+    if (!event.ok()) {
+      result.error = "fault: " + event.status().message();
       break;
     }
+    const std::string what = event->what;
+    if (event->election_ms >= 0) result.election_ms.push_back(event->election_ms);
     const auto down_for = milliseconds(std::uniform_int_distribution<int64_t>(0, o.max_fault_time.count())(rng));
     std::this_thread::sleep_for(down_for);
     const auto heal_start = Clock::now();
@@ -233,12 +247,13 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
     const double serving_ms = SecondsSince(heal_start) * 1e3;
     if (!progress.WaitBeyond(answered, o.recovery_timeout)) {
       result.error = "clients got no answer within " + std::to_string(o.recovery_timeout.count()) +
-                     " ms of healing " + *what;
+                     " ms of healing " + what;
       break;
     }
-    result.faults.push_back("t=" + Fixed(at, 2) + " s: " + *what + " for " + std::to_string(down_for.count()) +
-                            " ms; serving again " + Fixed(serving_ms, 0) + " ms after healing, clients answered " +
-                            Fixed(SecondsSince(heal_start) * 1e3, 0) + " ms after");
+    result.faults.push_back("t=" + Fixed(at, 2) + " s: " + what + "; healed " + std::to_string(down_for.count()) +
+                            " ms later; serving again " + Fixed(serving_ms, 0) + " ms after healing, clients answered " +
+                            Fixed(SecondsSince(heal_start) * 1e3, 0) + " ms after" +
+                            (faults.heal_note().empty() ? "" : "; " + faults.heal_note()));
   }
   stop.store(true);
   result.client_seconds = SecondsSince(start);
@@ -263,6 +278,22 @@ WorkloadResult RunZkWorkload(ServerSet& servers, FaultInjector& faults, const Wo
   return result;
 }
 
+double WorkloadResult::SlowestElectionMs() const {
+  return election_ms.empty() ? 0 : *std::max_element(election_ms.begin(), election_ms.end());
+}
+
+std::string WorkloadResult::ElectionSummary() const {
+  if (election_ms.empty()) return "";
+  std::vector<double> v = election_ms;
+  std::sort(v.begin(), v.end());
+  const double median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  const double two = 2 * election_timeout_ms;
+  const auto within = std::count_if(v.begin(), v.end(), [&](double ms) { return ms <= two; });
+  return "n=" + std::to_string(v.size()) + " min " + Fixed(v.front(), 0) + " median " + Fixed(median, 0) + " max " +
+         Fixed(v.back(), 0) + " ms; " + std::to_string(within) + " of " + std::to_string(v.size()) +
+         " within 2 election timeouts (" + Fixed(two, 0) + " ms)";
+}
+
 std::string WorkloadResult::Paragraph() const {
   std::string s = std::string(passed() ? "PASS" : "FAIL") + ": " + std::to_string(options.clients) + " clients on " +
                   std::to_string(options.keys) + " keys for " + Fixed(client_seconds, 1) +
@@ -274,7 +305,12 @@ std::string WorkloadResult::Paragraph() const {
                   " ok, " + std::to_string(failed) + " failed, " + std::to_string(indeterminate) +
                   " indeterminate. Checker: " + VerdictName(check.verdict) + " in " + Fixed(check.seconds, 3) +
                   " s (" + std::to_string(check.states) + " states). Acknowledged writes lost: " +
-                  std::to_string(lost_writes.size()) + ".";
+                  std::to_string(lost_writes.size()) + "." +
+                  (options.sync_reads ? " Reads were sync + getData." : "");
+  if (!election_ms.empty()) s += " Leader elected after the leader was taken away: " + ElectionSummary() + ".";
+  if (options.max_election.count() > 0 && SlowestElectionMs() > options.max_election.count()) {
+    s += " An election took longer than " + std::to_string(options.max_election.count()) + " ms.";
+  }
   if (options.plant_stale_read) {
     s += planted.empty() ? " No read qualified for planting a stale read."
                          : std::string(" A stale read planted in a copy (") + planted + ") was " +
@@ -288,6 +324,15 @@ std::string WorkloadResult::Markdown() const {
   std::string s = "# Linearizability run (lin_workload)\n\n" + Paragraph() + "\n\n";
   s += "Seed " + std::to_string(options.seed) + ", session timeout " +
        std::to_string(options.session_timeout.count()) + " ms, wall time " + Fixed(seconds, 1) + " s.\n\n";
+  if (!election_ms.empty()) {
+    s += "## Elections\n\nFrom the fault (kill -9, SIGSTOP or partition of the leader) to another member "
+         "answering `mntr` as leader, configured election timeout " + Fixed(election_timeout_ms, 0) +
+         " ms (keeper randomizes it up to 2x): " + ElectionSummary() + ".\n\n| # | ms |\n|---|---|\n";
+    for (size_t i = 0; i < election_ms.size(); ++i) {
+      s += "| " + std::to_string(i + 1) + " | " + Fixed(election_ms[i], 0) + " |\n";
+    }
+    s += "\n";
+  }
   s += "## Faults\n\n";
   for (const std::string& f : faults) s += "- " + f + "\n";
   if (faults.empty()) s += "(none)\n";

@@ -37,6 +37,14 @@ struct WorkloadOptions {
   std::string key_prefix = "/lincheck";
   uint64_t seed = 1;
   CheckOptions check;
+  // Reads are sync then getData (and so are the final reads). A replicated
+  // keeper answers getData from the member's own state, which may lag: only
+  // sync makes a read linearizable (ZooKeeper promises linearizable writes
+  // and sequentially consistent reads).
+  bool sync_reads = false;
+  // Fail the run if an election (fault -> new leader seen) took longer
+  // (0: only report).
+  std::chrono::milliseconds max_election{0};
   // Also check a copy of the history with one read made stale (it returns
   // the value before one whose writer had finished before the read began):
   // shows that this very history would expose a violation.
@@ -49,6 +57,9 @@ struct WorkloadResult {
   size_t reads = 0, writes = 0, cas = 0;
   size_t ok = 0, failed = 0, indeterminate = 0;
   std::vector<std::string> faults;  // one line per fault
+  // Faults that took the leader away: ms from the fault to a new leader seen.
+  std::vector<double> election_ms;
+  double election_timeout_ms = 0;  // the configured one (0: no elections)
   // Acknowledged writes whose effect is missing from the final state: a
   // version above the final version, or the final version with another value.
   std::vector<std::string> lost_writes;
@@ -64,9 +75,13 @@ struct WorkloadResult {
 
   bool passed() const {
     return error.empty() && check.verdict == Verdict::kLinearizable && lost_writes.empty() && ok > 0 &&
+           (options.max_election.count() == 0 || SlowestElectionMs() <= options.max_election.count()) &&
            static_cast<int>(faults.size()) >= options.min_faults &&
            (!options.plant_stale_read || planted_verdict == Verdict::kViolation);
   }
+  double SlowestElectionMs() const;
+  // "n=5 min 612 median 840 max 1210 ms; 5 of 5 within 2 election timeouts (2000 ms)", or "".
+  std::string ElectionSummary() const;
   std::string Paragraph() const;  // the one-paragraph report
   std::string Markdown() const;   // the full report (make jepsen)
 };
