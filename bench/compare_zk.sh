@@ -43,6 +43,7 @@ JOBS=${JOBS:-1}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 DOUGONG=${DOUGONG:-$BUILD_DIR/src/dougong}
 ZK_SCRIPT=$ROOT/scripts/zookeeper-standalone.sh
+source "$ROOT/bench/lib/common.sh"
 
 die() { echo "compare_zk: $*" >&2; exit 1; }
 has_server() { [[ " $SERVERS " == *" $1 "* ]]; }
@@ -83,7 +84,6 @@ KEEPER_EXTRA=()            # extra flags for the next keeper start
 : >"$RESULTS"
 : >"$EXTRA"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare_zk.XXXXXX")
-CLK_TCK=$(getconf CLK_TCK)
 SERVER_PID=
 SERVER_PORT=
 ADMIN_PORT=0
@@ -95,10 +95,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # start_server NAME DATA_DIR LOG [admin]: starts it on a free loopback port
 # (keeper also on a free admin port when asked, else --admin-port 0) and
@@ -150,13 +146,6 @@ kill9_server() {
   SERVER_PID=
 }
 
-cpu_seconds() {
-  local rest
-  rest=$(sed 's/^.*) //' "/proc/$1/stat")
-  awk -v t="$CLK_TCK" '{printf "%.3f", ($12 + $13) / t}' <<<"$rest"
-}
-rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-
 bench_args=(--connections "$CONNECTIONS" --outstanding "$OUTSTANDING" --value-size "$VALUE_SIZE")
 
 # ------------------------------------------------------------ workloads
@@ -184,13 +173,6 @@ run_one() {
   rm -rf "$dir"
   echo "server=$name run=$run $line server_cpu_s=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.3f", b - a}') server_rss_mib=$rss server_threads=$threads load1=$load1" |
     tee -a "$RESULTS"
-}
-
-java_heap() {
-  java -XX:+PrintFlagsFinal -version 2>/dev/null |
-    awk '$2 == "MaxHeapSize" {mx = $4} $2 == "InitialHeapSize" {ini = $4} $2 == "UseG1GC" && $4 == "true" {gc = "G1"}
-         $2 == "UseParallelGC" && $4 == "true" {gc = "Parallel"} $2 == "UseSerialGC" && $4 == "true" {gc = "Serial"}
-         END {printf "MaxHeapSize=%.0fMiB InitialHeapSize=%.0fMiB gc=%s", mx / 1048576, ini / 1048576, gc}'
 }
 
 echo "# results: $OUT (SERVERS='$SERVERS' DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS CONNECTIONS=$CONNECTIONS OUTSTANDING=$OUTSTANDING VALUE_SIZE=$VALUE_SIZE KEYS=$KEYS ZNODES=$ZNODES data=$WORK cores=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg))"
