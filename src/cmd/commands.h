@@ -10,6 +10,8 @@ void AddCallCommand(CLI::App& app, int* exit_code);
 void AddDevCommand(CLI::App& app, int* exit_code);
 void AddZkCommand(CLI::App& app, int* exit_code);
 void AddKeeperCommand(CLI::App& app, int* exit_code);
+// `keeper members ...` (keeper_members_command.cpp); returns the subcommand.
+CLI::App* AddKeeperMembersCommand(CLI::App& keeper, int* exit_code);
 // `dougong rules ...` and `dougong config ...`.
 void AddRulesCommand(CLI::App& app, int* exit_code);
 

@@ -11,7 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cmd/commands.h"
-#include "dougong/keeper/server.h"
+#include "dougong/keeper/cluster.h"
 #include "keeper/config.h"
 
 namespace dougong::cmd {
@@ -51,7 +51,7 @@ int RunKeeper(const KeeperFlags& f) {
   if (f.repair) options.repair = true;
   if (f.initial_zxid > 0) options.initial_zxid = f.initial_zxid;
 
-  Result<std::unique_ptr<keeper::KeeperServer>> server = keeper::KeeperServer::Start(options);
+  Result<std::unique_ptr<keeper::KeeperServer>> server = keeper::StartKeeper(options);
   if (!server.ok()) {
     fmt::print(stderr, "dougong keeper: {}\n", server.status().ToString());
     return 1;
@@ -59,6 +59,13 @@ int RunKeeper(const KeeperFlags& f) {
   spdlog::info("keeper: {}", (*server)->recovery_summary());
   fmt::print("dougong keeper: serving the ZooKeeper protocol on {}:{} (data dir {})\n", options.host,
              (*server)->port(), options.data_dir);
+  if (options.cluster.enabled()) {
+    std::string peer;
+    for (const auto& m : options.cluster.members)
+      if (m.id == options.cluster.id) peer = m.peer;
+    fmt::print("dougong keeper: member {} of {}, peers on {}\n", options.cluster.id, options.cluster.members.size(),
+               peer);
+  }
   if ((*server)->admin_port() > 0) {
     fmt::print("dougong keeper: admin HTTP on {}:{} (/health /metrics, POST /snapshot)\n", options.admin_host,
                (*server)->admin_port());
@@ -97,7 +104,11 @@ void AddKeeperCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--extended-types", f->extended_types, "Enable TTL nodes (zookeeper.extendedTypesEnabled)");
   cmd->add_flag("--repair", f->repair, "Truncate the log at a damaged record instead of refusing to start");
   cmd->add_option("--initial-zxid", f->initial_zxid, "Testing: first zxid of an empty data dir");
-  cmd->callback([f, exit_code] { *exit_code = RunKeeper(*f); });
+  CLI::App* members = AddKeeperMembersCommand(*cmd, exit_code);
+  cmd->callback([f, exit_code, members] {
+    if (members->parsed()) return;
+    *exit_code = RunKeeper(*f);
+  });
 }
 
 }  // namespace dougong::cmd

@@ -16,6 +16,73 @@ std::function<void(const YAML::Node&)> Set(T* field) {
   return [field](const YAML::Node& n) { *field = n.as<T>(); };
 }
 
+// `cluster:` (docs/replicated_keeper.md): this member's id, the members,
+// Raft timing. Errors name the key.
+Status ParseCluster(const YAML::Node& node, const std::string& origin, ClusterOptions* c) {
+  if (!node.IsMap()) return Status(Code::kInvalidArgument, origin + ": cluster: expected a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    const std::string where = origin + ": cluster." + key + " (line " + std::to_string(v.Mark().line + 1) + ")";
+    try {
+      if (key == "id") c->id = v.as<uint64_t>();
+      else if (key == "tick_ms") c->tick_ms = v.as<int>();
+      else if (key == "election_ticks") c->election_ticks = v.as<int>();
+      else if (key == "heartbeat_ticks") c->heartbeat_ticks = v.as<int>();
+      else if (key == "join") c->join = v.as<bool>();
+      else if (key == "secret") c->secret = v.as<std::string>();
+      else if (key == "proposal_timeout_ms") c->proposal_timeout_ms = v.as<int>();
+      else if (key == "members") {
+        if (!v.IsSequence()) return Status(Code::kInvalidArgument, where + ": expected a list of members");
+        for (const YAML::Node& m : v) {
+          if (!m.IsMap()) return Status(Code::kInvalidArgument, where + ": each member is a mapping {id, peer, client}");
+          ClusterMember member;
+          for (const auto& f : m) {
+            const std::string fk = f.first.as<std::string>();
+            if (fk == "id") member.id = f.second.as<uint64_t>();
+            else if (fk == "peer") member.peer = f.second.as<std::string>();
+            else if (fk == "client") member.client = f.second.as<std::string>();
+            else if (fk == "role") {
+              const std::string role = f.second.as<std::string>();
+              if (role != "voter" && role != "observer")
+                return Status(Code::kInvalidArgument, where + ": role must be voter or observer, not '" + role + "'");
+              member.observer = role == "observer";
+            } else {
+              return Status(Code::kInvalidArgument, where + ": unknown member field '" + fk + "' (known: id, peer, client, role)");
+            }
+          }
+          if (member.id == 0 || member.id > 255)
+            return Status(Code::kInvalidArgument, where + ": a member needs an id in 1..255");
+          if (member.peer.empty()) return Status(Code::kInvalidArgument, where + ": member " + std::to_string(member.id) + " has no peer address");
+          for (const ClusterMember& other : c->members)
+            if (other.id == member.id)
+              return Status(Code::kInvalidArgument, where + ": member id " + std::to_string(member.id) + " appears twice");
+          c->members.push_back(std::move(member));
+        }
+      } else {
+        return Status(Code::kInvalidArgument,
+                      where + ": unknown setting (known: id, members, tick_ms, election_ticks, heartbeat_ticks, join, "
+                              "secret, proposal_timeout_ms)");
+      }
+    } catch (const YAML::Exception&) {
+      return Status(Code::kInvalidArgument, where + ": a value of the wrong type");
+    }
+  }
+  if (c->members.empty()) return Status(Code::kInvalidArgument, origin + ": cluster: no members");
+  bool self_listed = false;
+  bool voter = false;
+  for (const ClusterMember& m : c->members) {
+    self_listed |= m.id == c->id;
+    voter |= !m.observer;
+  }
+  if (!self_listed) return Status(Code::kInvalidArgument, origin + ": cluster.id " + std::to_string(c->id) + " is not among cluster.members");
+  if (!voter) return Status(Code::kInvalidArgument, origin + ": cluster: at least one member must be a voter");
+  if (c->tick_ms <= 0 || c->election_ticks < 2 || c->heartbeat_ticks <= 0 || c->heartbeat_ticks >= c->election_ticks)
+    return Status(Code::kInvalidArgument,
+                  origin + ": cluster: need tick_ms > 0, election_ticks >= 2 and 0 < heartbeat_ticks < election_ticks");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<KeeperOptions> ParseKeeperConfig(const std::string& yaml, const std::string& origin, KeeperOptions base) {
@@ -48,10 +115,16 @@ Result<KeeperOptions> ParseKeeperConfig(const std::string& yaml, const std::stri
     if (!root.IsMap()) return Status(Code::kInvalidArgument, origin + ": expected a mapping of settings");
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
+      if (key == "cluster") {
+        o.cluster = ClusterOptions{};
+        if (Status s = ParseCluster(kv.second, origin, &o.cluster); !s.ok()) return s;
+        continue;
+      }
       auto it = keys.find(key);
       if (it == keys.end()) {
         std::string known;
         for (const auto& [k, f] : keys) known += (known.empty() ? "" : ", ") + k;
+        known += ", cluster";
         return Status(Code::kInvalidArgument,
                       origin + ": unknown setting '" + key + "' (known: " + known + ")");
       }

@@ -64,6 +64,7 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
     int32_t timeout_ms = 0;
     std::deque<IncomingRequest> queue;  // not yet started
     int pending_writes = 0;       // in the log, not yet applied
+    bool syncing = false;         // a quorum sync is out: later requests wait
     std::shared_ptr<const AuthContext> auth;
     std::string outbox;           // encoded replies not yet handed over
     bool dirty = false;

@@ -49,8 +49,8 @@ constexpr uint64_t kPurgeBytesPerSec = 64 << 20;
 
 }  // namespace
 
-Core::Core(const KeeperOptions& options)
-    : options_(options), tick_timer_(io_), cleanup_timer_(io_) {
+Core::Core(const KeeperOptions& options, std::unique_ptr<Replicator> replicator)
+    : options_(options), tick_timer_(io_), cleanup_timer_(io_), replicator_(std::move(replicator)) {
   DataTreeOptions tree_options;
   tree_options.extended_types_enabled = options.extended_types;
   tree_options.container_max_never_used_ms = options.container_max_never_used_ms;
@@ -67,6 +67,7 @@ int64_t Core::NowMs() const {
 // ---------------------------------------------------------------- recovery
 
 Status Core::Recover() {
+  if (replicated()) return RecoverReplicated();
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
   if (ec) return Status(Code::kUnavailable, "cannot create data dir " + options_.data_dir + ": " + ec.message());
@@ -159,7 +160,8 @@ Status Core::Recover() {
   return Status::Ok();
 }
 
-void Core::Start() {
+Status Core::Start() {
+  running_ = true;
   ScheduleTick();
   ScheduleCleanup();
   thread_ = std::thread([this] {
@@ -175,11 +177,16 @@ void Core::Start() {
       for (int i = 0; i < kHandlersPerRound && io_.poll_one() > 0; ++i) {
       }
       if (log_) log_->SyncPending();
+      if (replicator_) replicator_->Flush();
     }
   });
+  if (replicator_) return replicator_->Start();
+  return Status::Ok();
 }
 
 void Core::Stop() {
+  // The replicator first: it calls into the Core (SaveState waits for it).
+  if (replicator_) replicator_->Stop();
   if (thread_.joinable()) {
     boost::asio::post(io_, [this] {
       tick_timer_.cancel();
@@ -188,6 +195,7 @@ void Core::Stop() {
     });
     thread_.join();
   }
+  running_ = false;
   // A snapshot still being written is abandoned (its .tmp file is removed
   // at the next start); the log has everything it would have held.
   if (int pid = snapshot_pid_.load(); pid > 0) kill(pid, SIGKILL);
@@ -199,6 +207,10 @@ void Core::Stop() {
 }
 
 void Core::RunOnCore(const std::function<void()>& fn) {
+  if (!running_) {
+    fn();  // before Start (recovery): nothing else runs
+    return;
+  }
   std::promise<void> done;
   boost::asio::post(io_, [&] {
     fn();
@@ -221,7 +233,7 @@ std::string Core::Password(int64_t session) const {
 int64_t Core::NextSessionId() {
   // As ZooKeeper: the server id in the top byte, the start time below, so
   // ids stay unique across restarts; then one after the other.
-  constexpr int64_t kServerId = 1;
+  const int64_t kServerId = replicated() ? static_cast<int64_t>(replicator_->member_id() & 0x7f) : 1;
   int64_t base = static_cast<int64_t>((static_cast<uint64_t>(NowMs()) << 24) >> 8) | (kServerId << 56);
   last_session_id_ = std::max(base, last_session_id_ + 1);
   return last_session_id_;
@@ -231,6 +243,12 @@ void Core::Touch(int64_t session) {
   auto it = sessions_.find(session);
   if (it == sessions_.end() || it->second.closing) return;
   int64_t now = NowMs();
+  if (!decides()) {
+    // The leader decides expiry; it hears of this session at the next tick.
+    touched_.insert(session);
+    it->second.deadline_ms = now + it->second.timeout_ms;
+    return;
+  }
   if (it->second.deadline_ms < now) {
     // Already past its timeout (this process could not run to notice):
     // a late packet, e.g. a ping buffered on the old connection, must not
@@ -252,6 +270,11 @@ void Core::ScheduleTick() {
 
 void Core::Tick() {
   int64_t now = NowMs();
+  if (replicated()) ReplicationTick(now);
+  if (!decides()) {
+    Flush();
+    return;
+  }
   std::vector<int64_t> expired;
   for (auto& [id, rt] : sessions_) {
     if (!rt.closing && rt.deadline_ms < now) expired.push_back(id);
@@ -286,6 +309,7 @@ void Core::ScheduleCleanup() {
 }
 
 void Core::CleanupContainers() {
+  if (!decides()) return;
   for (const std::string& path : sm_->tree().CleanupCandidates(NowMs())) {
     PendingWrite pw;
     pw.txn.opcode = static_cast<int32_t>(OpCode::kDeleteContainer);
@@ -392,7 +416,7 @@ void Core::OnConnect(const std::shared_ptr<ZkConnection>& conn, const zk::Connec
   }
 
   auto it = sessions_.find(req.session_id);
-  if (it != sessions_.end() && !it->second.closing && it->second.deadline_ms < NowMs()) {
+  if (decides() && it != sessions_.end() && !it->second.closing && it->second.deadline_ms < NowMs()) {
     // Its timeout passed while nobody could expire it (e.g. this process was
     // paused): it is expired now, not revived.
     ExpireSession(req.session_id);
@@ -472,7 +496,7 @@ void Core::OnRequests(const std::shared_ptr<ZkConnection>& conn, std::vector<Inc
 
 void Core::Drain(const std::shared_ptr<ZkConnection>& conn) {
   auto& cs = conn->core;
-  while (!cs.queue.empty() && !cs.closing) {
+  while (!cs.queue.empty() && !cs.closing && !cs.syncing) {
     IncomingRequest& req = cs.queue.front();
     if (req.decode_error == ErrorCode::kOk && IsTxnOpcode(req.type)) {
       IncomingRequest r = std::move(req);
@@ -481,6 +505,11 @@ void Core::Drain(const std::shared_ptr<ZkConnection>& conn) {
       continue;
     }
     if (cs.pending_writes > 0) break;
+    if (replicated() && req.decode_error == ErrorCode::kOk && req.type == static_cast<int32_t>(OpCode::kSync)) {
+      StartSync(conn, req);
+      cs.queue.pop_front();
+      continue;
+    }
     Execute(conn, req);
     cs.queue.pop_front();
   }
@@ -508,6 +537,10 @@ void Core::SubmitWrite(const std::shared_ptr<ZkConnection>& conn, IncomingReques
 }
 
 void Core::SubmitTxn(PendingWrite pw) {
+  if (replicated()) {
+    Propose(std::move(pw));
+    return;
+  }
   if (!log_error_.ok()) {
     if (pw.conn) {
       Reply(*pw.conn, pw.xid, sm_->last_zxid(), ErrorCode::kSystemError, nullptr);
@@ -579,6 +612,7 @@ void Core::ApplyOne(PendingWrite& pw) {
       SessionRt& rt = sessions_[pw.txn.session_id];
       rt.timeout_ms = pw.txn.session_timeout_ms;
       rt.deadline_ms = now + rt.timeout_ms;
+      if (!pw.conn) return;  // created through another member
       auto& cs = pw.conn->core;
       --cs.pending_writes;
       if (cs.closing || cs.session != pw.txn.session_id) return;  // connection gone: expires unless resumed
@@ -774,11 +808,16 @@ void Core::Flush() {
 // ---------------------------------------------------------------- snapshots
 
 void Core::MaybeSnapshot() {
+  if (replicated()) return;  // the replicated log snapshots (RaftNode)
   if (!snapshot_running_ && sm_->last_zxid() > 0 && options_.snap_count > 0 && txns_since_snapshot_ >= options_.snap_count) StartSnapshot();
 }
 
 Status Core::TriggerSnapshot() {
   Status result;
+  if (replicated()) {
+    return Status(Code::kFailedPrecondition,
+                  "a cluster member snapshots through Raft (every snap_count entries), not on request");
+  }
   RunOnCore([&] {
     if (snapshot_running_) {
       result = Status(Code::kAlreadyExists, "a snapshot is already being written");

@@ -6,6 +6,11 @@
 // zxid order, together with the watch events they trigger (events first).
 // Sessions are created and closed through the log too, so they survive a
 // restart; the server expires sessions that stay silent past their timeout.
+//
+// Replicated (a Replicator is given, replication.h): txns go to the
+// replicated log instead of the TxnLog and are applied when committed, on
+// every member; only the leader expires sessions and cleans containers;
+// followers report the sessions they hear from; sync is a quorum read.
 #pragma once
 
 #include <atomic>
@@ -16,6 +21,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -24,6 +30,7 @@
 #include "base/latency_recorder.h"
 #include "dougong/keeper/server.h"
 #include "keeper/connection.h"
+#include "keeper/replication.h"
 #include "keeper/state_machine.h"
 #include "keeper/storage/txn_log.h"
 
@@ -40,14 +47,15 @@ struct ServerStats {
   uint64_t connections_refused = 0;
 };
 
-class Core {
+class Core : public ReplicationHost {
  public:
-  explicit Core(const KeeperOptions& options);
-  ~Core();
+  explicit Core(const KeeperOptions& options, std::unique_ptr<Replicator> replicator = nullptr);
+  ~Core() override;
 
   // Loads the newest snapshot and replays the log (before Start).
   Status Recover();
-  void Start();
+  // Starts the Core's thread, then the replicator (if any).
+  Status Start();
   void Stop();
 
   // From I/O threads.
@@ -67,6 +75,15 @@ class Core {
   std::string recovery_summary() const { return recovery_summary_; }
   int client_port = 0;
 
+  // ReplicationHost (any thread).
+  void Committed(uint64_t index, std::string entry) override;
+  std::string SaveState() override;
+  Status LoadState(uint64_t index, std::string_view data) override;
+  void ProposalFailed(uint64_t tag, Status why) override;
+  void SyncDone(uint64_t tag, Status status) override;
+  void RoleChanged(MemberRole role, uint64_t leader, uint64_t term) override;
+  void SessionsTouched(std::vector<int64_t> sessions) override;
+
  private:
   struct PendingWrite {
     int64_t zxid = 0;
@@ -76,6 +93,13 @@ class Core {
     int32_t xid = 0;
     int64_t received_ns = 0;
     zk::ConnectRequest connect;          // createSession: what the client asked
+    int64_t proposed_ms = 0;             // replicated: when it was proposed
+  };
+  struct PendingSync {
+    std::shared_ptr<ZkConnection> conn;
+    int32_t xid = 0;
+    int64_t received_ns = 0;
+    std::string path;
   };
   struct SessionRt {
     int32_t timeout_ms = 0;
@@ -110,6 +134,22 @@ class Core {
   void MaybeSnapshot();
   void StartSnapshot();
   void OnSnapshotDone(bool ok, int64_t zxid, int64_t started_ms, std::string error);
+  // Replicated mode (core_replication.cpp).
+  bool replicated() const { return replicator_ != nullptr; }
+  // Decides session expiry and container cleanup: the leader, or a single node.
+  bool decides() const { return role_ == MemberRole::kStandalone || role_ == MemberRole::kLeader; }
+  Status RecoverReplicated();
+  void Propose(PendingWrite pw);
+  void OnCommitted(uint64_t index, const std::string& entry);
+  void OnProposalFailed(uint64_t tag, const Status& why);
+  void StartSync(const std::shared_ptr<ZkConnection>& conn, IncomingRequest& req);
+  void OnSyncDone(uint64_t tag, const Status& status);
+  void OnRoleChanged(MemberRole role, uint64_t leader, uint64_t term);
+  void ReplicationTick(int64_t now);
+  void InstallState(std::unique_ptr<StateMachine> sm);
+  void DropConnection(const std::shared_ptr<ZkConnection>& conn);
+  std::string ReplicationFourLetterLines(bool mntr) const;
+  std::string ReplicationMetrics() const;
   std::string FourLetterWord(const std::string& word);
   std::string Password(int64_t session) const;
   int64_t NextSessionId();
@@ -143,6 +183,16 @@ class Core {
   std::thread snapshot_waiter_;
   ServerStats stats_;
   LatencyRecorder request_latency_;  // receipt to reply queued, microseconds
+
+  std::unique_ptr<Replicator> replicator_;
+  std::atomic<bool> running_{false};
+  MemberRole role_ = MemberRole::kStandalone;
+  uint64_t leader_ = 0;
+  uint64_t next_tag_ = 1;
+  std::unordered_map<uint64_t, PendingWrite> proposed_;  // by tag
+  std::unordered_map<uint64_t, PendingSync> syncs_;      // by tag
+  std::unordered_set<int64_t> touched_;                  // follower: to report to the leader
+  int64_t proposal_timeout_ms_ = 0;
 
   std::mutex ip_mu_;
   std::unordered_map<std::string, int> per_ip_;

@@ -74,10 +74,10 @@ std::string Core::FourLetterWord(const std::string& word) {
     s += fmt::format("Latency min/avg/max: {}\n",
                      Latency(stats_.min_latency_ms, stats_.total_latency_ms, stats_.latency_count,
                              stats_.max_latency_ms));
-    s += fmt::format("Received: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: standalone\n"
+    s += fmt::format("Received: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\n{}"
                      "Node count: {}\n",
                      stats_.packets_received, stats_.packets_sent, conns.size(), outstanding, sm_->last_zxid(),
-                     tree.node_count() + 1);
+                     ReplicationFourLetterLines(false), tree.node_count() + 1);
     return s;
   };
 
@@ -152,7 +152,7 @@ std::string Core::FourLetterWord(const std::string& word) {
     std::string s;
     auto kv = [&](std::string_view k, auto v) { s += fmt::format("{}\t{}\n", k, v); };
     kv("zk_version", fmt::format("{}, built on dougong", kVersion));
-    kv("zk_server_state", "standalone");
+    s += ReplicationFourLetterLines(true);
     kv("zk_avg_latency",
        stats_.latency_count ? static_cast<double>(stats_.total_latency_ms) / stats_.latency_count : 0.0);
     kv("zk_max_latency", stats_.max_latency_ms);
@@ -172,7 +172,7 @@ std::string Core::FourLetterWord(const std::string& word) {
     kv("zk_last_proposal_size", -1);
     kv("zk_max_proposal_size", -1);
     kv("zk_min_proposal_size", -1);
-    kv("zk_fsynccount", log_->stats().fdatasyncs);
+    if (log_) kv("zk_fsynccount", log_->stats().fdatasyncs);
     return s;
   }
   return "";
@@ -182,7 +182,7 @@ std::string Core::MetricsText() {
   std::string s;
   RunOnCore([&] {
     const DataTree& tree = sm_->tree();
-    storage::TxnLogStats ls = log_->stats();
+    storage::TxnLogStats ls = log_ ? log_->stats() : storage::TxnLogStats{};
     size_t conns = 0;
     for (auto& [id, weak] : connections_) conns += weak.expired() ? 0 : 1;
     auto metric = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
@@ -219,11 +219,14 @@ std::string Core::MetricsText() {
     summary("keeper_request_latency_microseconds",
             "Request latency from receipt to the reply being queued (cumulative since start).",
             request_latency_.Take());
-    summary("keeper_log_fsync_microseconds", "Time of each fdatasync of the transaction log.",
-            log_->fsync_latency());
+    if (log_) {
+      summary("keeper_log_fsync_microseconds", "Time of each fdatasync of the transaction log.",
+              log_->fsync_latency());
+    }
     metric("keeper_latency_max_milliseconds", "gauge", "Largest request latency seen.", stats_.max_latency_ms);
     metric("keeper_latency_avg_milliseconds", "gauge", "Average request latency.",
            stats_.latency_count ? static_cast<double>(stats_.total_latency_ms) / stats_.latency_count : 0.0);
+    s += ReplicationMetrics();
   });
   return s;
 }

@@ -102,8 +102,8 @@ Status Listen(tcp::acceptor& acceptor, const tcp::endpoint& ep, const char* what
 }  // namespace
 
 struct KeeperServer::Impl {
-  explicit Impl(const KeeperOptions& o)
-      : options(o), pool(o.io_threads > 0 ? o.io_threads : net::DefaultThreads()), core(o),
+  Impl(const KeeperOptions& o, std::unique_ptr<Replicator> replicator)
+      : options(o), pool(o.io_threads > 0 ? o.io_threads : net::DefaultThreads()), core(o, std::move(replicator)),
         acceptor(pool.at(0)), admin_acceptor(pool.at(0)) {}
 
   void Accept() {
@@ -155,7 +155,12 @@ struct KeeperServer::Impl {
 };
 
 Result<std::unique_ptr<KeeperServer>> KeeperServer::Start(const KeeperOptions& options) {
-  auto impl = std::make_unique<Impl>(options);
+  return Start(options, nullptr);
+}
+
+Result<std::unique_ptr<KeeperServer>> KeeperServer::Start(const KeeperOptions& options,
+                                                         std::unique_ptr<Replicator> replicator) {
+  auto impl = std::make_unique<Impl>(options, std::move(replicator));
   if (Status s = impl->core.Recover(); !s.ok()) return s;
   Result<tcp::endpoint> ep = Endpoint(options.host, options.port);
   if (!ep.ok()) return ep.status();
@@ -168,7 +173,10 @@ Result<std::unique_ptr<KeeperServer>> KeeperServer::Start(const KeeperOptions& o
     if (Status s = Listen(impl->admin_acceptor, *aep, "the admin port"); !s.ok()) return s;
     impl->admin_port = impl->admin_acceptor.local_endpoint().port();
   }
-  impl->core.Start();
+  if (Status s = impl->core.Start(); !s.ok()) {
+    impl->core.Stop();
+    return s;
+  }
   impl->pool.Start();
   boost::asio::post(impl->pool.at(0), [p = impl.get()] {
     p->Accept();

@@ -1,17 +1,46 @@
-// KeeperServer: a single-node coordination server that speaks the Apache
-// ZooKeeper 3.8 client protocol (docs/keeper.md). Writes are logged and
-// fsync'ed (group commit) before they are applied and answered; the data
-// tree is rebuilt from the newest snapshot and the log at start.
+// KeeperServer: a coordination server that speaks the Apache ZooKeeper 3.8
+// client protocol (docs/keeper.md). Alone, writes are logged and fsync'ed
+// (group commit) before they are applied and answered, and the data tree is
+// rebuilt from the newest snapshot and the log at start. As a member of a
+// cluster (KeeperOptions::cluster, started by StartKeeper in
+// dougong/keeper/cluster.h), writes are entries of a Raft log
+// (docs/replicated_keeper.md).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
 
 namespace dougong::keeper {
+
+// Membership of a replicated keeper (docs/replicated_keeper.md). No members:
+// a single node.
+struct ClusterMember {
+  uint64_t id = 0;
+  std::string peer;    // "host:port" of its Raft and forwarding port
+  std::string client;  // "host:port" of its ZooKeeper port (for tools)
+  bool observer = false;  // a Raft learner: serves reads, never votes
+};
+
+struct ClusterOptions {
+  uint64_t id = 0;  // this member
+  std::vector<ClusterMember> members;
+  int tick_ms = 100;       // Raft tick
+  int election_ticks = 10;  // election timeout, randomized in [1x, 2x)
+  int heartbeat_ticks = 1;
+  // A member added at run time: no bootstrap, it waits for the leader.
+  bool join = false;
+  // Session passwords are derived from it: the same on every member.
+  std::string secret = "dougong-keeper";
+  // A forwarded write not committed within this time fails (the client sees
+  // CONNECTIONLOSS and retries). 0: 4 election timeouts.
+  int proposal_timeout_ms = 0;
+  bool enabled() const { return !members.empty(); }
+};
 
 struct KeeperOptions {
   // Client port (ZooKeeper protocol and four-letter words). 0 = any free port.
@@ -54,12 +83,19 @@ struct KeeperOptions {
   bool repair = false;
   // Testing: the first zxid of an empty data dir (e.g. near a 32-bit wrap).
   int64_t initial_zxid = 0;
+  ClusterOptions cluster;
 };
+
+class Replicator;
 
 class KeeperServer {
  public:
-  // Recovers the data dir, binds the ports and starts serving.
+  // Recovers the data dir, binds the ports and starts serving. With a
+  // replicator (src/keeper/replication.h) the state comes from, and writes
+  // go to, its log instead of the keeper's own; see StartKeeper.
   static Result<std::unique_ptr<KeeperServer>> Start(const KeeperOptions& options);
+  static Result<std::unique_ptr<KeeperServer>> Start(const KeeperOptions& options,
+                                                     std::unique_ptr<Replicator> replicator);
   ~KeeperServer();  // Stop()
 
   // Closes the listeners and connections, syncs and closes the log.

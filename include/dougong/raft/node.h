@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dougong/base/result.h"
 #include "dougong/base/status.h"
@@ -96,6 +97,7 @@ struct NodeStats {
   uint64_t applied = 0;
   uint64_t snapshot_index = 0;  // of the newest local snapshot
   ConfState conf;
+  std::vector<ProgressInfo> progress;  // leader only: each peer's match index
   uint64_t readies = 0;
   uint64_t messages_sent = 0;
   uint64_t batches_sent = 0;

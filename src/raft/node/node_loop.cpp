@@ -155,6 +155,7 @@ void RaftNode::Impl::Publish() {
     published.applied = applied;
     published.snapshot_index = snapshot_index;
     published.conf = cs.conf;
+    published.progress = cs.progress;
     published.readies = readies;
   }
   if (cs.leader != seen_leader || cs.hard_state.term != seen_term) {
