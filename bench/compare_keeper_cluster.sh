@@ -29,6 +29,9 @@
 #   WORKLOADS="create set get"
 #   FAILOVERS=10             leader kills per server
 #   ZNODES=1000000           znodes for the recovery part
+#   RECOVERY_TIMEOUT=180     seconds a wiped member gets to catch up
+#   RECOVERY_MODES="wipe rejoin"   keeper: after the wipe (same config), also
+#                            members remove + wipe + join: true + members add
 #   TICK_MS=100 ELECTION_TICKS=10   keeper's raft timing (election timeout =
 #                            ELECTION_TICKS * TICK_MS, randomized up to 2x)
 #   ZK_TICK_MS=2000 ZK_INIT_LIMIT=10 ZK_SYNC_LIMIT=5   the ensemble's timing
@@ -49,6 +52,8 @@ KEYS=${KEYS:-10000}
 WORKLOADS=${WORKLOADS-"create set get"}
 FAILOVERS=${FAILOVERS:-10}
 ZNODES=${ZNODES:-1000000}
+RECOVERY_MODES=${RECOVERY_MODES:-"wipe rejoin"}
+RECOVERY_TIMEOUT=${RECOVERY_TIMEOUT:-180}
 TICK_MS=${TICK_MS:-100}
 ELECTION_TICKS=${ELECTION_TICKS:-10}
 ZK_TICK_MS=${ZK_TICK_MS:-2000}
@@ -152,12 +157,14 @@ $members  tick_ms: $TICK_MS
   election_ticks: $ELECTION_TICKS
   heartbeat_ticks: 1
 EOF
+    sed 's/^  heartbeat_ticks: 1$/&\n  join: true/' "${M_CONF[i]}" >"${M_CONF[i]%.yaml}.join.yaml"
   done
 }
 
-# member_start I LOG: starts member I (same config every time).
+# member_start I LOG [CONF]: starts member I (same config every time;
+# keeper: CONF instead of its YAML if given).
 member_start() {
-  local i=$1 log=$2
+  local i=$1 log=$2 conf=${3:-${M_CONF[$1]}}
   mkdir -p "${M_DIR[i]}"
   M_START_NS[i]=$(date +%s%N)
   if [[ $KIND == zookeeper ]]; then
@@ -168,7 +175,7 @@ member_start() {
     bash "$ZK_SCRIPT" "${M_DIR[i]}" "${M_PORT[i]}" "tickTime=$ZK_TICK_MS" "initLimit=$ZK_INIT_LIMIT" \
       "syncLimit=$ZK_SYNC_LIMIT" forceSync=yes "${servers[@]}" >>"$log" 2>&1 &
   else
-    "$DOUGONG" keeper --config "${M_CONF[i]}" >>"$log" 2>&1 &
+    "$DOUGONG" keeper --config "$conf" >>"$log" 2>&1 &
   fi
   M_PID[i]=$!
 }
@@ -401,6 +408,28 @@ if has "$PARTS" failover; then
 fi
 
 # --------------------------------------------------------------- recovery
+# recovered F MODE BEFORE_MIB: after member F was restarted with a wiped data
+# dir, waits (RECOVERY_TIMEOUT) until it has caught up, then writes a
+# part=recovery line (recovery_ms=timeout if it never did).
+recovered() {
+  local f=$1 mode=$2 before=$3 ms after snaps state=""
+  if wait_caught_up "$f" "$RECOVERY_TIMEOUT"; then
+    ms=$((($(date +%s%N) - M_START_NS[f]) / 1000000))
+  else
+    ms=timeout
+    # What it and the leader said when we gave up, for the report.
+    state=" member_mntr=$(flw "${M_PORT[f]}" mntr 2>/dev/null | grep -E 'server_state|applied_index|snapshot_index' | tr '\t\n' ':,')"
+    if find_leader; then
+      state+=" leader_mntr=$(flw "${M_PORT[LEADER]}" mntr 2>/dev/null | grep -E 'applied_index|snapshot_index|lag' | tr '\t\n' ':,')"
+    fi
+  fi
+  after=$(du -sm "${M_DIR[f]}" | cut -f1)
+  # Evidence of how it came back: the snapshot files it now holds.
+  snaps=$(find "${M_DIR[f]}" -type f -name '*snap*' -printf '%f:%s\n' | sort | paste -sd, -)
+  echo "part=recovery server=$KIND mode=$mode member=$f znodes=$ZNODES leader_zxid=$(member_zxid "$LEADER") zxid=$(member_zxid "$f") recovery_ms=$ms data_mib_before=$before data_mib_after=$after rss_mib=$(rss_mib "${M_PID[f]}") snapshot_files=${snaps:-none}$state" |
+    tee -a "$EXTRA"
+}
+
 recovery() {
   local name=$1 tag=recovery-$1 line i
   cluster_setup "$name" "$tag"
@@ -409,21 +438,30 @@ recovery() {
     2>>"$OUT/$tag.client.err") || die "loading $ZNODES znodes into the $name cluster failed"
   echo "part=load server=$name $line" | tee -a "$EXTRA"
   cluster_wait_ready 300 || die "$name: members did not converge after the load"
-  local f=0
+  local f=0 before
   for i in $(seq 1 $MEMBERS); do ((i != LEADER)) && { f=$i; break; }; done
-  local leader_zxid
-  leader_zxid=$(member_zxid "$LEADER")
+  # wipe: stop it, wipe its data dir, start it with the same config.
   member_stop "$f"
-  local before
   before=$(du -sm "${M_DIR[f]}" | cut -f1)
   rm -rf "${M_DIR[f]}"
   member_start "$f" "$OUT/$tag.m$f.log"
-  wait_caught_up "$f" 600 || die "$name: member $f did not catch up within 600 s of its restart with a wiped data dir"
-  local ms=$((($(date +%s%N) - M_START_NS[f]) / 1000000))
-  local after
-  after=$(du -sm "${M_DIR[f]}" | cut -f1)
-  echo "part=recovery server=$name member=$f znodes=$ZNODES leader_zxid=$leader_zxid zxid=$(member_zxid "$f") recovery_ms=$ms data_mib_before=$before data_mib_after=$after rss_mib=$(rss_mib "${M_PID[f]}")" |
-    tee -a "$EXTRA"
+  recovered "$f" wipe "$before"
+  # rejoin (keeper): the way to bring back a member whose Raft state is
+  # gone without relying on the leader noticing: remove it from the
+  # membership, wipe it, start it with cluster.join: true, add it again.
+  if [[ $name == keeper ]] && has "$RECOVERY_MODES" rejoin; then
+    find_leader || die "keeper: no leader before the rejoin"
+    "$DOUGONG" keeper members remove --peer "127.0.0.1:${M_PEER[LEADER]}" --id "$f" >>"$OUT/$tag.members.log" 2>&1 ||
+      die "keeper: members remove --id $f failed (see $OUT/$tag.members.log)"
+    member_stop "$f"
+    before=$(du -sm "${M_DIR[f]}" | cut -f1)
+    rm -rf "${M_DIR[f]}"
+    member_start "$f" "$OUT/$tag.m$f.log" "${M_CONF[f]%.yaml}.join.yaml"
+    "$DOUGONG" keeper members add --peer "127.0.0.1:${M_PEER[LEADER]}" --id "$f" \
+      --address "127.0.0.1:${M_PEER[f]}" --client "127.0.0.1:${M_PORT[f]}" >>"$OUT/$tag.members.log" 2>&1 ||
+      die "keeper: members add --id $f failed (see $OUT/$tag.members.log)"
+    recovered "$f" rejoin "$before"
+  fi
   cluster_stop
   rm -rf "$WORK/$tag"
 }
@@ -516,11 +554,20 @@ for r in extra:
         print(f"recovery  {r['server']:9} loaded {int(r['znodes']):,} znodes at {float(r['ops_per_sec']):.0f} creates/s "
               f"(p99 {float(r['p99_us']):.0f} us)")
     if r.get("part") == "recovery":
-        print(f"recovery  {r['server']:9} follower {r['member']} wiped ({r['data_mib_before']} MiB) and restarted -> "
-              f"applied zxid == leader's: {float(r['recovery_ms']):.0f} ms (data dir after {r['data_mib_after']} MiB, "
-              f"VmRSS {r['rss_mib']} MiB)")
-rec = {r["server"]: float(r["recovery_ms"]) for r in extra if r.get("part") == "recovery"}
+        how = {"wipe": "wiped and restarted with the same config",
+               "rejoin": "removed, wiped, restarted with join: true and added again"}.get(r["mode"], r["mode"])
+        if r["recovery_ms"] == "timeout":
+            print(f"recovery  {r['server']:9} follower {r['member']} {how}: did NOT catch up (gave up after the timeout; "
+                  f"member {r.get('member_mntr', '?')} leader {r.get('leader_mntr', '?')})")
+            continue
+        print(f"recovery  {r['server']:9} follower {r['member']} {how} ({r['data_mib_before']} MiB before) -> "
+              f"caught up with the leader: {float(r['recovery_ms']):.0f} ms (data dir after {r['data_mib_after']} MiB, "
+              f"VmRSS {r['rss_mib']} MiB; snapshot files there: {r.get('snapshot_files', '?')})")
+rec = {}
+for r in extra:
+    if r.get("part") == "recovery" and r["recovery_ms"] != "timeout":
+        rec.setdefault(r["server"], float(r["recovery_ms"]))  # the first mode that worked
 if {"zookeeper", "keeper"} <= rec.keys():
-    print(f"recovery  keeper/zk = {ratio(rec['keeper'], rec['zookeeper']):.2f}")
+    print(f"recovery  keeper/zk = {ratio(rec['keeper'], rec['zookeeper']):.2f} (keeper: the first mode that caught up)")
 PY
 echo "# raw lines and logs: $OUT"
