@@ -44,21 +44,34 @@ auto OnLeader(const std::string& first, const Call& call) -> decltype(call(std::
   }
 }
 
-int List(const MembersFlags& f) {
+Result<keeper::peer::MembersResponse> AskMembers(const std::string& peer, int timeout_ms) {
   rpc::ClientContext ctx;
-  ctx.set_timeout(std::chrono::milliseconds(f.timeout_ms));
-  auto channel = rpc::Channel::Create(f.peer);
-  if (!channel.ok()) {
-    fmt::print(stderr, "dougong keeper members: {}\n", channel.status().ToString());
-    return 1;
+  ctx.set_timeout(std::chrono::milliseconds(timeout_ms));
+  auto channel = rpc::Channel::Create(peer);
+  if (!channel.ok()) return channel.status();
+  return keeper::peer::KeeperPeerStub(std::move(*channel)).Members(keeper::peer::MembersRequest{}, &ctx);
+}
+
+int List(const MembersFlags& f) {
+  auto r = AskMembers(f.peer, f.timeout_ms);
+  std::string asked = f.peer;
+  if (r.ok()) {
+    // Only the leader knows how far each member is: ask it if this was not it.
+    for (const auto& m : r->members()) {
+      if (m.id() != r->leader() || m.peer().empty() || m.peer() == f.peer) continue;
+      auto from_leader = AskMembers(m.peer(), f.timeout_ms);
+      if (from_leader.ok()) {
+        r = std::move(from_leader);
+        asked = m.peer();
+      }
+      break;
+    }
   }
-  keeper::peer::KeeperPeerStub stub(std::move(*channel));
-  auto r = stub.Members(keeper::peer::MembersRequest{}, &ctx);
   if (!r.ok()) {
     fmt::print(stderr, "dougong keeper members list: {}\n", r.status().ToString());
     return 1;
   }
-  fmt::print("leader {}  term {}  commit {}  (as seen by {})\n", r->leader(), r->term(), r->commit(), f.peer);
+  fmt::print("leader {}  term {}  commit {}  (as seen by {})\n", r->leader(), r->term(), r->commit(), asked);
   fmt::print("{:>4}  {:<9} {:<22} {:<22} {:>10} {:>8}\n", "id", "role", "peer", "client", "match", "lag");
   for (const auto& m : r->members()) {
     fmt::print("{:>4}  {:<9} {:<22} {:<22} {:>10} {:>8}\n", m.id(), m.role(), m.peer().empty() ? "?" : m.peer(),

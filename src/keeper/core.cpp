@@ -200,6 +200,7 @@ void Core::Stop() {
   // at the next start); the log has everything it would have held.
   if (int pid = snapshot_pid_.load(); pid > 0) kill(pid, SIGKILL);
   if (snapshot_waiter_.joinable()) snapshot_waiter_.join();
+  if (state_reader_.joinable()) state_reader_.join();
   if (log_) {
     Status s = log_->Close();
     if (!s.ok()) spdlog::error("keeper: closing the log: {}", s.ToString());

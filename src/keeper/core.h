@@ -78,6 +78,7 @@ class Core : public ReplicationHost {
   // ReplicationHost (any thread).
   void Committed(uint64_t index, std::string entry) override;
   std::string SaveState() override;
+  bool SaveStateAsync(std::function<void(Result<std::string>)> done) override;
   Status LoadState(uint64_t index, std::string_view data) override;
   void ProposalFailed(uint64_t tag, Status why) override;
   void SyncDone(uint64_t tag, Status status) override;
@@ -147,6 +148,7 @@ class Core : public ReplicationHost {
   void OnRoleChanged(MemberRole role, uint64_t leader, uint64_t term);
   void ReplicationTick(int64_t now);
   void InstallState(std::unique_ptr<StateMachine> sm);
+  void ForkStateWriter(std::function<void(Result<std::string>)> done);
   void DropConnection(const std::shared_ptr<ZkConnection>& conn);
   std::string ReplicationFourLetterLines(bool mntr) const;
   std::string ReplicationMetrics() const;
@@ -181,6 +183,7 @@ class Core : public ReplicationHost {
   bool snapshot_running_ = false;
   std::atomic<int> snapshot_pid_{0};  // the child writing a snapshot, 0 when none
   std::thread snapshot_waiter_;
+  std::thread state_reader_;  // replicated: reads a forked child's state for a Raft snapshot
   ServerStats stats_;
   LatencyRecorder request_latency_;  // receipt to reply queued, microseconds
 

@@ -2,12 +2,22 @@
 // committed entries, quorum sync, the leader's session bookkeeping, and the
 // state hand-over for snapshots. See replication.h and
 // docs/replicated_keeper.md.
+#include <fcntl.h>
 #include <openssl/rand.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/file_util.h"
+#include "base/thread_name.h"
 #include "keeper/core.h"
 #include "zk/jute.h"
 
@@ -88,6 +98,81 @@ std::string Core::SaveState() {
     if (!s.ok()) spdlog::error("keeper: serializing the state for a snapshot: {}", s.ToString());
   });
   return out;
+}
+
+bool Core::SaveStateAsync(std::function<void(Result<std::string>)> done) {
+  if (!running_) return false;  // bootstrap, recovery: nothing else runs, serialize inline
+  // Posted: it runs after every entry committed so far, before later ones.
+  boost::asio::post(io_, [this, done = std::move(done)]() mutable { ForkStateWriter(std::move(done)); });
+  return true;
+}
+
+void Core::ForkStateWriter(std::function<void(Result<std::string>)> done) {
+  // As the single node's snapshots: a forked child serializes its
+  // copy-on-write view of the tree while this thread goes on applying; the
+  // one pause is the fork. The child writes to a pipe and a reader thread
+  // hands the bytes to Raft, whose loop never waits for them.
+  if (state_reader_.joinable()) state_reader_.join();  // Raft asks for one at a time
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    done(Status(Code::kUnavailable, std::string("snapshot: pipe: ") + strerror(errno)));
+    return;
+  }
+  const auto fork_start = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    done(Status(Code::kUnavailable, std::string("snapshot: fork: ") + strerror(errno)));
+    return;
+  }
+  if (pid == 0) {
+    // Child: one thread, a copy of memory; no logging (its locks may be
+    // held by threads that do not exist here).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const int out = fds[1];
+    // Do not keep the listening sockets (and peers' connections) alive.
+    if (out > 3) close_range(3, static_cast<unsigned>(out) - 1, 0);
+    close_range(static_cast<unsigned>(out) + 1, ~0U, 0);
+    YieldToServing();
+    Status s = sm_->Save([out](std::string_view chunk) {
+      while (!chunk.empty()) {
+        ssize_t n = write(out, chunk.data(), chunk.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Status(Code::kUnavailable, "write to the snapshot pipe failed");
+        chunk.remove_prefix(static_cast<size_t>(n));
+      }
+      return Status::Ok();
+    });
+    _exit(s.ok() ? 0 : 1);
+  }
+  close(fds[1]);
+  snapshot_pid_ = pid;
+  const double fork_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - fork_start).count();
+  spdlog::info("keeper: raft snapshot at zxid 0x{:x} started (pid {}, fork took {:.1f} ms)", sm_->last_zxid(), pid,
+               fork_ms);
+  state_reader_ = std::thread([this, fd = fds[0], pid, done = std::move(done)] {
+    SetThreadName("keeper-snapread");
+    std::string data;
+    char buf[1 << 16];
+    while (true) {
+      ssize_t n = read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    snapshot_pid_ = 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      done(std::move(data));
+    } else {
+      done(Status(Code::kInternal, fmt::format("snapshot child exited with status {}", status)));
+    }
+  });
 }
 
 Status Core::LoadState(uint64_t index, std::string_view data) {

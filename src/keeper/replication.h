@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,10 @@ class ReplicationHost {
   virtual void Committed(uint64_t index, std::string entry) = 0;
   // The whole state as of the last Committed entry (blocks until written).
   virtual std::string SaveState() = 0;
+  // The same without blocking: captures the state as of the Committed
+  // entries so far, and hands its bytes to `done` later (any thread).
+  // False: not possible now (use SaveState).
+  virtual bool SaveStateAsync(std::function<void(Result<std::string>)> done) = 0;
   // Replaces the state with a snapshot's, taken at `index`.
   virtual Status LoadState(uint64_t index, std::string_view data) = 0;
   virtual void ProposalFailed(uint64_t tag, Status why) = 0;

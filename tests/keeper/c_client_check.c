@@ -3,6 +3,14 @@
  * test_c_client.py against ZooKeeper and keeper.
  *
  *   c_client_check HOST:PORT BASE_PATH
+ *   c_client_check --failover HOSTS BASE_PATH   (a replicated keeper)
+ *
+ * --failover: creates BASE_PATH and an ephemeral under it, sets a data
+ * watch on BASE_PATH, prints "serving HOST:PORT" (the member it is on) and
+ * waits for a line on stdin (the test stops that member meanwhile); then
+ * checks it reconnected to another member with the same session, that the
+ * ephemeral is still there, prints "moved HOST:PORT" and waits for the
+ * watch (the test changes BASE_PATH through another client).
  *
  * Prints "ok <step>" per step; on the first failure prints
  * "FAIL <step>: ..." and exits 1. Exit 2: usage or connection trouble. */
@@ -88,6 +96,9 @@ static void global_watcher(zhandle_t *zh, int type, int state, const char *path,
 
 static void data_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
   (void)zh, (void)state, (void)ctx;
+  /* The C client also passes state changes (a lost connection) to every
+   * watcher; those are not the node's events. */
+  if (type == ZOO_SESSION_EVENT) return;
   pthread_mutex_lock(&mu);
   data_events++;
   data_event_type = type;
@@ -122,7 +133,48 @@ static zhandle_t *open_handle(const char *hosts) {
   return zh;
 }
 
+static int failover_check(const char *hosts, const char *base) {
+  char eph[512], buf[64];
+  int len = sizeof buf;
+  struct Stat st;
+  zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+  zhandle_t *zh = open_handle(hosts);
+  long long session = zoo_client_id(zh)->client_id;
+  EXPECT_RC("create", zoo_create(zh, base, "0", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, NULL, 0), ZOK);
+  snprintf(eph, sizeof eph, "%s/eph", base);
+  EXPECT_RC("ephemeral", zoo_create(zh, eph, "e", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0), ZOK);
+  EXPECT_RC("watch", zoo_wget(zh, base, data_watcher, NULL, buf, &len, &st), ZOK);
+  const char *first = zoo_get_current_server(zh);
+  char serving[256];
+  snprintf(serving, sizeof serving, "%s", first ? first : "?");
+  printf("serving %s\n", serving);
+  fflush(stdout);
+  if (!fgets(buf, sizeof buf, stdin)) fail("failover", "stdin closed");
+  /* The member is gone: calls fail until the client is on another one. */
+  int rc = ZCONNECTIONLOSS;
+  for (int i = 0; i < 300 && rc != ZOK; i++) {
+    rc = zoo_exists(zh, eph, 0, &st);
+    if (rc != ZOK) {
+      struct timespec ts = {0, 50 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  EXPECT_RC("reconnect", rc, ZOK);
+  EXPECT("reconnect", zoo_client_id(zh)->client_id == session, "session changed");
+  EXPECT("reconnect", st.ephemeralOwner == session, "the ephemeral is not the session's");
+  const char *now = zoo_get_current_server(zh);
+  EXPECT("reconnect", now && strcmp(now, serving) != 0, "still on %s", serving);
+  printf("moved %s\n", now);
+  fflush(stdout);
+  EXPECT("watch", wait_flag(&data_events, 1, 15000), "the watch did not fire after the move");
+  EXPECT("watch", data_event_type == ZOO_CHANGED_EVENT, "event type %d", data_event_type);
+  ok("failover");
+  zookeeper_close(zh);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--failover") == 0) return failover_check(argv[2], argv[3]);
   if (argc != 3) {
     fprintf(stderr, "usage: %s HOST:PORT BASE_PATH\n", argv[0]);
     return 2;

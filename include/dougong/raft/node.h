@@ -51,6 +51,14 @@ class StateMachine {
   virtual void Apply(uint64_t index, std::string_view data) = 0;
   // The whole state as of the last applied index.
   virtual std::string Snapshot() = 0;
+  // Optional, for states too large to serialize on the loop thread: starts
+  // capturing the state as of the last applied index and returns true;
+  // `done` (any thread, exactly once) gets its bytes later, and the loop
+  // meanwhile goes on applying. False: Snapshot() is called instead.
+  virtual bool SnapshotAsync(std::function<void(Result<std::string>)> done) {
+    (void)done;
+    return false;
+  }
   // Replaces the state with a snapshot's (taken at `index`).
   virtual Status Restore(uint64_t index, std::string_view data) = 0;
 };
@@ -96,6 +104,7 @@ struct NodeStats {
   uint64_t commit = 0;
   uint64_t applied = 0;
   uint64_t snapshot_index = 0;  // of the newest local snapshot
+  uint64_t snapshot_failures = 0;  // SnapshotAsync calls that failed
   ConfState conf;
   std::vector<ProgressInfo> progress;  // leader only: each peer's match index
   uint64_t readies = 0;

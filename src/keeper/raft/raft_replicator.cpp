@@ -104,6 +104,10 @@ void RaftReplicator::Apply(uint64_t index, std::string_view data) { host_->Commi
 
 std::string RaftReplicator::Snapshot() { return host_->SaveState(); }
 
+bool RaftReplicator::SnapshotAsync(std::function<void(Result<std::string>)> done) {
+  return applying_ && host_->SaveStateAsync(std::move(done));
+}
+
 Status RaftReplicator::Restore(uint64_t index, std::string_view data) { return host_->LoadState(index, data); }
 
 void RaftReplicator::OnLeaderChange(raft::NodeId leader, uint64_t term) {

@@ -48,6 +48,7 @@ class RaftReplicator final : public Replicator, public raft::StateMachine {
   // raft::StateMachine (the node's loop thread)
   void Apply(uint64_t index, std::string_view data) override;
   std::string Snapshot() override;
+  bool SnapshotAsync(std::function<void(Result<std::string>)> done) override;
   Status Restore(uint64_t index, std::string_view data) override;
 
   // For KeeperPeerService (I/O threads).

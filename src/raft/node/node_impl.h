@@ -50,6 +50,9 @@ struct RaftNode::Impl {
   uint64_t read_seq = 0;
   uint64_t applied = 0;
   uint64_t snapshot_index = 0;
+  bool snapshot_running = false;  // a SnapshotAsync is out
+  uint64_t snapshot_failures = 0;
+  Status deferred_error;          // from a task; the loop stops on it
   uint64_t readies = 0;
   NodeId seen_leader = kNoNode;
   uint64_t seen_term = 0;
@@ -66,6 +69,8 @@ struct RaftNode::Impl {
   void ServeReads();
   void OnTick();
   Status MaybeSnapshot();
+  // Compacts up to `index` (<= applied) and saves the state machine's bytes.
+  Status FinishSnapshot(uint64_t index, std::string data);
   void Publish();
   void Fail(Status error);
   void FailPending(const Status& error);

@@ -15,6 +15,10 @@ void RaftNode::Impl::Run() {
   while (inbox->Wait(next_tick, &tasks)) {
     for (auto& task : tasks) task(true);
     tasks.clear();
+    if (!deferred_error.ok()) {
+      Fail(deferred_error);
+      return;
+    }
     auto now = Clock::now();
     if (now >= next_tick) {
       core->Tick();
@@ -135,12 +139,36 @@ void RaftNode::Impl::OnTick() {
 }
 
 Status RaftNode::Impl::MaybeSnapshot() {
+  if (snapshot_running) return Status::Ok();
   if (options.snapshot_entries == 0 || applied < snapshot_index + options.snapshot_entries) return Status::Ok();
-  std::string data = sm->Snapshot();
-  auto meta = core->Compact(applied);
+  const uint64_t index = applied;
+  const bool async = sm->SnapshotAsync([this, index, inbox = inbox](Result<std::string> data) {
+    inbox->Post([this, index, data = std::move(data)](bool live) mutable {
+      if (!live) return;
+      snapshot_running = false;
+      if (!data.ok()) {
+        // The state machine could not capture its state (e.g. fork failed):
+        // the log keeps everything; the next threshold tries again.
+        snapshot_failures++;
+        return;
+      }
+      if (Status s = FinishSnapshot(index, std::move(*data)); !s.ok()) deferred_error = s;
+    });
+  });
+  if (async) {
+    snapshot_running = true;
+    return Status::Ok();
+  }
+  return FinishSnapshot(index, sm->Snapshot());
+}
+
+Status RaftNode::Impl::FinishSnapshot(uint64_t index, std::string data) {
+  // A snapshot received from the leader meanwhile may already cover it.
+  if (index <= snapshot_index) return Status::Ok();
+  auto meta = core->Compact(index);
   if (!meta.ok()) return meta.status();
   if (Status s = storage->SaveSnapshot(Snapshot{*meta, std::move(data)}); !s.ok()) return s;
-  snapshot_index = applied;
+  snapshot_index = index;
   return Status::Ok();
 }
 
@@ -154,6 +182,7 @@ void RaftNode::Impl::Publish() {
     published.commit = cs.hard_state.commit;
     published.applied = applied;
     published.snapshot_index = snapshot_index;
+    published.snapshot_failures = snapshot_failures;
     published.conf = cs.conf;
     published.progress = cs.progress;
     published.readies = readies;
