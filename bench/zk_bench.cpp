@@ -173,6 +173,7 @@ struct BulkReq {
   Bulk* bulk = nullptr;
   Conn* conn = nullptr;
   size_t index = 0;
+  int retries = 0;  // of this index, after connection losses
   Clock::time_point t0;
   std::string path;
 };
@@ -192,9 +193,25 @@ struct Bulk {
 };
 
 void BulkIssue(BulkReq* r);
+void BulkSend(BulkReq* r);
 
-void BulkDone(BulkReq* r, bool ok) {
+// A connection lost under an operation (an ensemble member restarting, a
+// leader change that closes client connections) does not fail it: it is
+// sent again once the handle has reconnected (up to kBulkRetries times).
+// Creates and deletes are idempotent here (ZNODEEXISTS / ZNONODE count as
+// done), so an operation that was applied before the loss is harmless.
+constexpr int kBulkRetries = 50;
+bool Retryable(int rc) { return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONMOVED; }
+
+void BulkDone(BulkReq* r, bool ok, int rc = ZOK) {
   Bulk* b = r->bulk;
+  if (!ok && Retryable(rc) && r->retries < kBulkRetries) {
+    ++r->retries;
+    std::this_thread::sleep_for(milliseconds(10));  // a completion thread: no harm in a bulk phase
+    BulkSend(r);
+    return;
+  }
+  r->retries = 0;
   if (ok && b->record) {
     r->conn->hist.Record(static_cast<uint64_t>(duration_cast<nanoseconds>(Clock::now() - r->t0).count()));
     ++r->conn->ops;
@@ -204,10 +221,10 @@ void BulkDone(BulkReq* r, bool ok) {
 }
 
 void OnBulkCreate(int rc, const char*, const void* d) {
-  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNODEEXISTS);
+  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNODEEXISTS, rc);
 }
 void OnBulkDelete(int rc, const void* d) {
-  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNONODE);
+  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNONODE, rc);
 }
 void OnBulkChildren(int rc, const String_vector* v, const void* d) {
   auto* r = static_cast<BulkReq*>(const_cast<void*>(d));
@@ -215,7 +232,37 @@ void OnBulkChildren(int rc, const String_vector* v, const void* d) {
     auto& out = (*r->bulk->children)[r->index];
     for (int i = 0; i < v->count; ++i) out.emplace_back(v->data[i]);
   }
-  BulkDone(r, rc == ZOK || rc == ZNONODE);
+  BulkDone(r, rc == ZOK || rc == ZNONODE, rc);
+}
+
+// Sends operation r->index of the list on r's connection; false if the
+// handle refused it (then no callback comes).
+bool BulkSubmit(BulkReq* r) {
+  Bulk* b = r->bulk;
+  b->path_of(r->index, r->path);
+  r->t0 = Clock::now();
+  int rc = ZOK;
+  switch (b->kind) {
+    case Bulk::kCreate:
+      rc = zoo_acreate(r->conn->zh, r->path.c_str(), b->value->data(), static_cast<int>(b->value->size()),
+                       &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, OnBulkCreate, r);
+      break;
+    case Bulk::kDelete:
+      rc = zoo_adelete(r->conn->zh, r->path.c_str(), -1, OnBulkDelete, r);
+      break;
+    case Bulk::kChildren:
+      rc = zoo_aget_children(r->conn->zh, r->path.c_str(), 0, OnBulkChildren, r);
+      break;
+  }
+  return rc == ZOK;
+}
+
+// The same operation again (a retry); if the handle refuses it, it failed.
+void BulkSend(BulkReq* r) {
+  if (BulkSubmit(r)) return;
+  r->retries = 0;
+  r->bulk->failed.fetch_add(1, std::memory_order_relaxed);
+  BulkIssue(r);
 }
 
 // Issues the next operation of the list on r's connection, or retires r.
@@ -231,23 +278,7 @@ void BulkIssue(BulkReq* r) {
       return;
     }
     r->index = i;
-    b->path_of(i, r->path);
-    r->t0 = Clock::now();
-    int rc = ZOK;
-    switch (b->kind) {
-      case Bulk::kCreate:
-        rc = zoo_acreate(r->conn->zh, r->path.c_str(), b->value->data(),
-                         static_cast<int>(b->value->size()), &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
-                         OnBulkCreate, r);
-        break;
-      case Bulk::kDelete:
-        rc = zoo_adelete(r->conn->zh, r->path.c_str(), -1, OnBulkDelete, r);
-        break;
-      case Bulk::kChildren:
-        rc = zoo_aget_children(r->conn->zh, r->path.c_str(), 0, OnBulkChildren, r);
-        break;
-    }
-    if (rc == ZOK) return;  // the callback takes r from here
+    if (BulkSubmit(r)) return;  // the callback takes r from here
     b->failed.fetch_add(1, std::memory_order_relaxed);
   }
 }
