@@ -6,48 +6,25 @@ RESULTS: workload lines (server=... run=... workload=... ops_per_sec=...);
 EXTRA: part=failover / part=load / part=recovery lines. Either may be the
 concatenation of several runs' files (e.g. a re-run of one part).
 """
-import statistics, sys
-
-def parse(path):
-    with open(path) as f:
-        return [dict(t.split("=", 1) for t in line.split() if "=" in t) for line in f if "=" in line]
+import os, statistics, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from zk_results import compared, med, parse, ratio, runs, workload_table
 
 rows, extra = parse(sys.argv[1]), parse(sys.argv[2])
 election_ms, zk_tick, zk_sync = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-nan = float("nan")
-def med(rs, k):
-    vals = [float(r[k]) for r in rs if k in r]
-    return statistics.median(vals) if vals else nan
-def ratio(a, b):
-    return a / b if b and b == b and a == a else nan
 def verdict(ok):
     return "PASS" if ok else "FAIL"
 
-order = ["create", "set", "get", "exists", "mixed", "ephseq"]
-works = sorted({r["workload"] for r in rows}, key=lambda w: order.index(w) if w in order else 99)
 if rows:
-    hdr = (f"{'workload':8} {'server':9} {'runs':>4} {'ops/s':>9} {'p50_us':>9} {'p99_us':>9} {'p999_us':>9} "
-           f"{'errors':>6} {'cli_cpu_s':>9} {'srv_cpu_s':>9} {'srv_rss':>7} {'load1':>5}")
     print()
     print("workloads, 3 members each, connections spread over the members (medians; srv_* summed over members)")
-    print(hdr)
-    print("-" * len(hdr))
-    for w in works:
-        for s in ("zookeeper", "keeper"):
-            rs = [r for r in rows if r["workload"] == w and r["server"] == s]
-            if not rs:
-                continue
-            print(f"{w:8} {s:9} {len(rs):4} {med(rs,'ops_per_sec'):9.0f} {med(rs,'p50_us'):9.0f} "
-                  f"{med(rs,'p99_us'):9.0f} {med(rs,'p999_us'):9.0f} {sum(int(r['errors']) for r in rs):6d} "
-                  f"{med(rs,'client_cpu_s'):9.2f} {med(rs,'server_cpu_s'):9.2f} {med(rs,'server_rss_mib'):7.0f} "
-                  f"{med(rs,'load1'):5.2f}")
-    both = [w for w in works if {r["server"] for r in rows if r["workload"] == w} >= {"zookeeper", "keeper"}]
+    workload_table(rows, "server_rss_mib", "srv_rss")
+    both = compared(rows)
     if both:
         print()
         print(f"{'workload':8} {'ops/s keeper/zk':>16} {'target':>7} {'':4} {'p99 keeper/zk':>14} {'target':>7} {'':4}")
         for w in both:
-            k = [r for r in rows if r["workload"] == w and r["server"] == "keeper"]
-            z = [r for r in rows if r["workload"] == w and r["server"] == "zookeeper"]
+            k, z = runs(rows, w, "keeper"), runs(rows, w, "zookeeper")
             t = ratio(med(k, "ops_per_sec"), med(z, "ops_per_sec"))
             p = ratio(med(k, "p99_us"), med(z, "p99_us"))
             p_target = "<=0.5" if w != "get" else ""
