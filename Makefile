@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 RUN_ARGS ?=
 
-.PHONY: run test bench deps build-release build-test fuzz clean bench-keeper jepsen jepsen-cluster
+.PHONY: run test bench deps build-release build-test fuzz clean bench-keeper bench-keeper-cluster jepsen jepsen-cluster
 
 deps:
 	@bash scripts/install-deps.sh test
@@ -34,6 +34,12 @@ bench:
 bench-keeper:
 	@bash scripts/install-deps.sh bench
 	@JOBS=$(JOBS) bash bench/compare_zk.sh
+
+# 3-member keeper vs a 3-member ZooKeeper 3.8 ensemble (issue 5: throughput,
+# p99, failover, recovery of a wiped member by snapshot).
+bench-keeper-cluster:
+	@bash scripts/install-deps.sh bench
+	@JOBS=$(JOBS) bash bench/compare_keeper_cluster.sh
 
 # The long linearizability run (docs/linearizability.md): clients against
 # keeper under kill -9 (or pause) faults, history checked, report in

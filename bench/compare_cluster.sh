@@ -49,6 +49,7 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build/bench}
 JOBS=${JOBS:-1}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 SERVICE=dougong.example.EchoService
+source "$ROOT/bench/lib/common.sh"
 
 die() { echo "compare_cluster: $*" >&2; exit 1; }
 has_part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -67,7 +68,6 @@ for b in "$ECHO" "$RPC_BENCH" "$WATCH" "$DOUGONG"; do [[ -x $b ]] || die "missin
 OUT=$BUILD_DIR/bench-results/cluster-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dg-cluster-bench.XXXXXX")
-CLK_TCK=$(getconf CLK_TCK)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -75,25 +75,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-cpu_seconds() {  # utime + stime of a process, in seconds
-  local rest
-  rest=$(sed 's/^.*) //' "/proc/$1/stat")
-  awk -v t="$CLK_TCK" '{printf "%.3f", ($12 + $13) / t}' <<<"$rest"
-}
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
-median() { python3 -c 'import statistics, sys; v = [float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.3f}")' "$@"; }
-# wait_for FILE REGEX SECONDS: until a line of FILE matches.
-wait_for() {
-  local file=$1 re=$2 limit=$3 t=0
-  until grep -qE "$re" "$file" 2>/dev/null; do
-    sleep 0.02
-    t=$((t + 1))
-    ((t < limit * 50)) || return 1
-  done
-}
 
 # start_echo LOG [args...]: sets ECHO_PID and ECHO_PORT once it serves.
 start_echo() {

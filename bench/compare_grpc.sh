@@ -59,7 +59,7 @@ OUT=$BUILD_DIR/bench-results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
-CLK_TCK=$(getconf CLK_TCK)
+source "$ROOT/bench/lib/common.sh"  # cpu_seconds
 SERVER_PID=
 SERVER_PORT=
 
@@ -100,15 +100,6 @@ stop_server() {
   kill -KILL "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
-}
-
-# CPU seconds (utime+stime) of a process, from /proc/PID/stat. The fields
-# after the ")" that closes the command name start at field 3 (state), so
-# utime (14) and stime (15) are the 12th and 13th there.
-cpu_seconds() {
-  local rest
-  rest=$(sed 's/^.*) //' "/proc/$1/stat")
-  awk -v t="$CLK_TCK" '{printf "%.3f", ($12 + $13) / t}' <<<"$rest"
 }
 
 # run_one SCENARIO STACK RUN CLIENT_ARGS...

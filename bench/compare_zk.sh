@@ -43,6 +43,7 @@ JOBS=${JOBS:-1}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 DOUGONG=${DOUGONG:-$BUILD_DIR/src/dougong}
 ZK_SCRIPT=$ROOT/scripts/zookeeper-standalone.sh
+source "$ROOT/bench/lib/common.sh"
 
 die() { echo "compare_zk: $*" >&2; exit 1; }
 has_server() { [[ " $SERVERS " == *" $1 "* ]]; }
@@ -83,7 +84,6 @@ KEEPER_EXTRA=()            # extra flags for the next keeper start
 : >"$RESULTS"
 : >"$EXTRA"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare_zk.XXXXXX")
-CLK_TCK=$(getconf CLK_TCK)
 SERVER_PID=
 SERVER_PORT=
 ADMIN_PORT=0
@@ -95,10 +95,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # start_server NAME DATA_DIR LOG [admin]: starts it on a free loopback port
 # (keeper also on a free admin port when asked, else --admin-port 0) and
@@ -150,13 +146,6 @@ kill9_server() {
   SERVER_PID=
 }
 
-cpu_seconds() {
-  local rest
-  rest=$(sed 's/^.*) //' "/proc/$1/stat")
-  awk -v t="$CLK_TCK" '{printf "%.3f", ($12 + $13) / t}' <<<"$rest"
-}
-rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-
 bench_args=(--connections "$CONNECTIONS" --outstanding "$OUTSTANDING" --value-size "$VALUE_SIZE")
 
 # ------------------------------------------------------------ workloads
@@ -184,13 +173,6 @@ run_one() {
   rm -rf "$dir"
   echo "server=$name run=$run $line server_cpu_s=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.3f", b - a}') server_rss_mib=$rss server_threads=$threads load1=$load1" |
     tee -a "$RESULTS"
-}
-
-java_heap() {
-  java -XX:+PrintFlagsFinal -version 2>/dev/null |
-    awk '$2 == "MaxHeapSize" {mx = $4} $2 == "InitialHeapSize" {ini = $4} $2 == "UseG1GC" && $4 == "true" {gc = "G1"}
-         $2 == "UseParallelGC" && $4 == "true" {gc = "Parallel"} $2 == "UseSerialGC" && $4 == "true" {gc = "Serial"}
-         END {printf "MaxHeapSize=%.0fMiB InitialHeapSize=%.0fMiB gc=%s", mx / 1048576, ini / 1048576, gc}'
 }
 
 echo "# results: $OUT (SERVERS='$SERVERS' DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS CONNECTIONS=$CONNECTIONS OUTSTANDING=$OUTSTANDING VALUE_SIZE=$VALUE_SIZE KEYS=$KEYS ZNODES=$ZNODES data=$WORK cores=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg))"
@@ -287,45 +269,21 @@ if ((ZNODES > 0)); then
 fi
 
 # --------------------------------------------------------------- report
-python3 - "$RESULTS" "$EXTRA" <<'PY'
-import statistics, sys
-
-def parse(path):
-    with open(path) as f:
-        return [dict(t.split("=", 1) for t in line.split() if "=" in t) for line in f if "=" in line]
+python3 - "$RESULTS" "$EXTRA" "$ROOT/bench/lib" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+from zk_results import compared, med, nan, parse, ratio, runs, workload_table
 
 rows, extra = parse(sys.argv[1]), parse(sys.argv[2])
-nan = float("nan")
-def med(rs, k):
-    vals = [float(r[k]) for r in rs if k in r]
-    return statistics.median(vals) if vals else nan
-def ratio(a, b):
-    return a / b if b and b == b and a == a else nan
-
-order = ["create", "set", "get", "exists", "mixed", "ephseq"]
-works = sorted({r["workload"] for r in rows}, key=lambda w: order.index(w) if w in order else 99)
 if rows:
-    hdr = (f"{'workload':8} {'server':9} {'runs':>4} {'ops/s':>9} {'p50_us':>9} {'p99_us':>9} {'p999_us':>9} "
-           f"{'errors':>6} {'cli_cpu_s':>9} {'srv_cpu_s':>9} {'srv_thr':>7} {'load1':>5}")
     print()
-    print(hdr)
-    print("-" * len(hdr))
-    for w in works:
-        for s in ("zookeeper", "keeper"):
-            rs = [r for r in rows if r["workload"] == w and r["server"] == s]
-            if not rs:
-                continue
-            print(f"{w:8} {s:9} {len(rs):4} {med(rs,'ops_per_sec'):9.0f} {med(rs,'p50_us'):9.0f} "
-                  f"{med(rs,'p99_us'):9.0f} {med(rs,'p999_us'):9.0f} {sum(int(r['errors']) for r in rs):6d} "
-                  f"{med(rs,'client_cpu_s'):9.2f} {med(rs,'server_cpu_s'):9.2f} {med(rs,'server_threads'):7.0f} "
-                  f"{med(rs,'load1'):5.2f}")
-    both = [w for w in works if {r["server"] for r in rows if r["workload"] == w} >= {"zookeeper", "keeper"}]
+    workload_table(rows, "server_threads", "srv_thr")
+    both = compared(rows)
     if both:
         print()
         print(f"{'workload':8} {'ops/s keeper/zk':>16} {'p99 keeper/zk':>14}")
         for w in both:
-            k = [r for r in rows if r["workload"] == w and r["server"] == "keeper"]
-            z = [r for r in rows if r["workload"] == w and r["server"] == "zookeeper"]
+            k, z = runs(rows, w, "keeper"), runs(rows, w, "zookeeper")
             print(f"{w:8} {ratio(med(k,'ops_per_sec'), med(z,'ops_per_sec')):16.2f} "
                   f"{ratio(med(k,'p99_us'), med(z,'p99_us')):14.2f}")
 

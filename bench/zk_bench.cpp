@@ -6,6 +6,8 @@
 //            --value-size=100 --keys=10000 --duration=10 --warmup=2 [--keep]
 //   zk_bench --servers=... --load=1000000 --value-size=100 --root=/big   # fill, then exit
 //   zk_bench --servers=... --probe=/big/marker [--expect=done]          # wait until readable
+//   zk_bench --servers=A,B,C --spread ...        # connection i talks to server i % 3 only
+//   zk_bench --servers=A,B,C --failover-writer   # writes through each member; SIGUSR1 marks a kill
 //
 // Closed loop: every connection (its own zhandle_t, own TCP connection, own
 // I/O and completion threads) keeps `--outstanding` requests in flight; each
@@ -21,6 +23,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -55,6 +58,8 @@ enum class Workload { kCreate, kSet, kGet, kExists, kMixed, kEphSeq };
 
 struct Options {
   std::string servers = "127.0.0.1:2181";
+  bool spread = false;
+  bool failover_writer = false;
   int connections = 4;
   int outstanding = 32;
   int value_size = 100;
@@ -89,6 +94,7 @@ Clock::time_point g_t_measure;       // written before g_phase becomes kMeasurin
 
 struct Conn {
   int index = 0;
+  std::string servers;  // its connect string: --servers, or one of them with --spread
   zhandle_t* zh = nullptr;
   std::mutex mu;
   std::condition_variable cv;
@@ -112,7 +118,7 @@ void Watcher(zhandle_t*, int type, int state, const char*, void* ctx) {
 // Opens the handle and waits for the session; false on timeout.
 bool Connect(Conn& c, milliseconds wait) {
   c.state = 0;
-  c.zh = zookeeper_init(g_opt.servers.c_str(), Watcher, g_opt.session_timeout_ms, nullptr, &c, 0);
+  c.zh = zookeeper_init(c.servers.c_str(), Watcher, g_opt.session_timeout_ms, nullptr, &c, 0);
   if (c.zh == nullptr) return false;
   zoo_set_servers_resolution_delay(c.zh, g_opt.resolution_delay_ms);
   std::unique_lock lock(c.mu);
@@ -124,14 +130,32 @@ void Close(Conn& c) {
   c.zh = nullptr;
 }
 
+// The entries of --servers ("a:1,b:2" -> {"a:1", "b:2"}).
+std::vector<std::string> ServerList() {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= g_opt.servers.size()) {
+    size_t end = g_opt.servers.find(',', begin);
+    if (end == std::string::npos) end = g_opt.servers.size();
+    if (end > begin) out.push_back(g_opt.servers.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return out;
+}
+
+// Without --spread every handle gets the whole list (the C client picks one
+// at random and moves on when it fails); with it, connection i talks to
+// server i % n only, so the load is spread evenly over an ensemble's members.
 std::vector<std::unique_ptr<Conn>> OpenAll(int n) {
   std::vector<std::unique_ptr<Conn>> conns;
+  const auto list = ServerList();
   for (int i = 0; i < n; ++i) {
     auto c = std::make_unique<Conn>();
     c->index = i;
+    c->servers = g_opt.spread ? list[static_cast<size_t>(i) % list.size()] : g_opt.servers;
     if (!Connect(*c, seconds(15))) {
       std::fprintf(stderr, "zk_bench: connection %d to %s: no session within 15 s\n", i,
-                   g_opt.servers.c_str());
+                   c->servers.c_str());
       std::exit(1);
     }
     conns.push_back(std::move(c));
@@ -149,6 +173,7 @@ struct BulkReq {
   Bulk* bulk = nullptr;
   Conn* conn = nullptr;
   size_t index = 0;
+  int retries = 0;  // of this index, after connection losses
   Clock::time_point t0;
   std::string path;
 };
@@ -168,9 +193,25 @@ struct Bulk {
 };
 
 void BulkIssue(BulkReq* r);
+void BulkSend(BulkReq* r);
 
-void BulkDone(BulkReq* r, bool ok) {
+// A connection lost under an operation (an ensemble member restarting, a
+// leader change that closes client connections) does not fail it: it is
+// sent again once the handle has reconnected (up to kBulkRetries times).
+// Creates and deletes are idempotent here (ZNODEEXISTS / ZNONODE count as
+// done), so an operation that was applied before the loss is harmless.
+constexpr int kBulkRetries = 50;
+bool Retryable(int rc) { return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONMOVED; }
+
+void BulkDone(BulkReq* r, bool ok, int rc = ZOK) {
   Bulk* b = r->bulk;
+  if (!ok && Retryable(rc) && r->retries < kBulkRetries) {
+    ++r->retries;
+    std::this_thread::sleep_for(milliseconds(10));  // a completion thread: no harm in a bulk phase
+    BulkSend(r);
+    return;
+  }
+  r->retries = 0;
   if (ok && b->record) {
     r->conn->hist.Record(static_cast<uint64_t>(duration_cast<nanoseconds>(Clock::now() - r->t0).count()));
     ++r->conn->ops;
@@ -180,10 +221,10 @@ void BulkDone(BulkReq* r, bool ok) {
 }
 
 void OnBulkCreate(int rc, const char*, const void* d) {
-  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNODEEXISTS);
+  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNODEEXISTS, rc);
 }
 void OnBulkDelete(int rc, const void* d) {
-  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNONODE);
+  BulkDone(static_cast<BulkReq*>(const_cast<void*>(d)), rc == ZOK || rc == ZNONODE, rc);
 }
 void OnBulkChildren(int rc, const String_vector* v, const void* d) {
   auto* r = static_cast<BulkReq*>(const_cast<void*>(d));
@@ -191,7 +232,37 @@ void OnBulkChildren(int rc, const String_vector* v, const void* d) {
     auto& out = (*r->bulk->children)[r->index];
     for (int i = 0; i < v->count; ++i) out.emplace_back(v->data[i]);
   }
-  BulkDone(r, rc == ZOK || rc == ZNONODE);
+  BulkDone(r, rc == ZOK || rc == ZNONODE, rc);
+}
+
+// Sends operation r->index of the list on r's connection; false if the
+// handle refused it (then no callback comes).
+bool BulkSubmit(BulkReq* r) {
+  Bulk* b = r->bulk;
+  b->path_of(r->index, r->path);
+  r->t0 = Clock::now();
+  int rc = ZOK;
+  switch (b->kind) {
+    case Bulk::kCreate:
+      rc = zoo_acreate(r->conn->zh, r->path.c_str(), b->value->data(), static_cast<int>(b->value->size()),
+                       &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT, OnBulkCreate, r);
+      break;
+    case Bulk::kDelete:
+      rc = zoo_adelete(r->conn->zh, r->path.c_str(), -1, OnBulkDelete, r);
+      break;
+    case Bulk::kChildren:
+      rc = zoo_aget_children(r->conn->zh, r->path.c_str(), 0, OnBulkChildren, r);
+      break;
+  }
+  return rc == ZOK;
+}
+
+// The same operation again (a retry); if the handle refuses it, it failed.
+void BulkSend(BulkReq* r) {
+  if (BulkSubmit(r)) return;
+  r->retries = 0;
+  r->bulk->failed.fetch_add(1, std::memory_order_relaxed);
+  BulkIssue(r);
 }
 
 // Issues the next operation of the list on r's connection, or retires r.
@@ -207,23 +278,7 @@ void BulkIssue(BulkReq* r) {
       return;
     }
     r->index = i;
-    b->path_of(i, r->path);
-    r->t0 = Clock::now();
-    int rc = ZOK;
-    switch (b->kind) {
-      case Bulk::kCreate:
-        rc = zoo_acreate(r->conn->zh, r->path.c_str(), b->value->data(),
-                         static_cast<int>(b->value->size()), &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
-                         OnBulkCreate, r);
-        break;
-      case Bulk::kDelete:
-        rc = zoo_adelete(r->conn->zh, r->path.c_str(), -1, OnBulkDelete, r);
-        break;
-      case Bulk::kChildren:
-        rc = zoo_aget_children(r->conn->zh, r->path.c_str(), 0, OnBulkChildren, r);
-        break;
-    }
-    if (rc == ZOK) return;  // the callback takes r from here
+    if (BulkSubmit(r)) return;  // the callback takes r from here
     b->failed.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -605,8 +660,8 @@ int Load(std::vector<std::unique_ptr<Conn>>& conns) {
     h.Merge(c->hist);
     ops += c->ops;
   }
-  std::printf("workload=load servers=%s connections=%d outstanding=%d value_size=%d root=%s znodes=%zu ",
-              g_opt.servers.c_str(), g_opt.connections, g_opt.outstanding, g_opt.value_size,
+  std::printf("workload=load servers=%s spread=%d connections=%d outstanding=%d value_size=%d root=%s znodes=%zu ",
+              g_opt.servers.c_str(), g_opt.spread ? 1 : 0, g_opt.connections, g_opt.outstanding, g_opt.value_size,
               g_opt.root.c_str(), n);
   std::printf("ops=%llu seconds=%.2f ops_per_sec=%.1f ", static_cast<unsigned long long>(ops), wall,
               ops / (wall > 0 ? wall : 1));
@@ -688,9 +743,9 @@ int Run(std::vector<std::unique_ptr<Conn>>& conns) {
     ops += c->ops;
     errors += c->errors;
   }
-  std::printf("workload=%s servers=%s connections=%d outstanding=%d value_size=%d keys=%d duration=%g "
-              "warmup=%g ops=%llu ops_per_sec=%.1f ",
-              g_opt.workload.c_str(), g_opt.servers.c_str(), g_opt.connections, g_opt.outstanding,
+  std::printf("workload=%s servers=%s spread=%d connections=%d outstanding=%d value_size=%d keys=%d "
+              "duration=%g warmup=%g ops=%llu ops_per_sec=%.1f ",
+              g_opt.workload.c_str(), g_opt.servers.c_str(), g_opt.spread ? 1 : 0, g_opt.connections, g_opt.outstanding,
               g_opt.value_size, g_work == Workload::kCreate || g_work == Workload::kEphSeq ? 0 : g_opt.keys,
               g_opt.duration, g_opt.warmup, static_cast<unsigned long long>(ops), ops / wall);
   PrintLatency(h);
@@ -746,12 +801,85 @@ int Run(std::vector<std::unique_ptr<Conn>>& conns) {
   return 0;
 }
 
+
+// --failover-writer: one handle per entry of --servers (each pinned to its
+// member), each thread setting ROOT/w in a loop, one synchronous set at a
+// time, so writes keep flowing through every member that is alive. SIGUSR1
+// marks "now" (the script sends it just before it kills the leader); the
+// first set submitted after the mark that succeeds prints
+// `first_write_ms=<completion - mark> via=<member>`. Writes submitted before
+// the mark do not count, even if they complete after it. Every mark re-arms
+// the report. SIGTERM or SIGINT: prints the totals and exits.
+int FailoverWriter() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any client thread exists
+  // Connection losses are the point here: keep the C client's log quiet.
+  if (FILE* null = std::fopen("/dev/null", "w")) zoo_set_log_stream(null);
+
+  g_opt.spread = true;
+  auto conns = OpenAll(static_cast<int>(ServerList().size()));
+  const std::string path = g_opt.root + "/w";
+  MustCreate(*conns[0], g_opt.root);
+  MustCreate(*conns[0], path);
+
+  auto now_ns = [] { return duration_cast<nanoseconds>(Clock::now().time_since_epoch()).count(); };
+  std::atomic<int64_t> mark{-1};
+  std::atomic<bool> reported{true};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> ok{0}, failed{0};
+  std::vector<std::thread> writers;
+  for (auto& c : conns) {
+    writers.emplace_back([&, conn = c.get()] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        int64_t t0 = now_ns();
+        int rc = zoo_set(conn->zh, path.c_str(), g_value.data(), static_cast<int>(g_value.size()), -1);
+        int64_t t1 = now_ns();
+        if (rc != ZOK) {
+          failed.fetch_add(1, std::memory_order_relaxed);
+          std::this_thread::sleep_for(milliseconds(1));  // a refusing handle fails at once
+          continue;
+        }
+        ok.fetch_add(1, std::memory_order_relaxed);
+        int64_t m = mark.load(std::memory_order_acquire);
+        if (m >= 0 && t0 >= m && !reported.exchange(true)) {
+          std::printf("first_write_ms=%.1f via=%s\n", (t1 - m) / 1e6, conn->servers.c_str());
+          std::fflush(stdout);
+        }
+      }
+    });
+  }
+  std::printf("writer=ready servers=%s root=%s\n", g_opt.servers.c_str(), g_opt.root.c_str());
+  std::fflush(stdout);
+  for (;;) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig == SIGUSR1) {
+      mark.store(now_ns(), std::memory_order_release);
+      reported.store(false);
+      continue;
+    }
+    break;
+  }
+  std::printf("writer=stopped ok=%llu failed=%llu\n", static_cast<unsigned long long>(ok.load()),
+              static_cast<unsigned long long>(failed.load()));
+  std::fflush(stdout);
+  // A handle pinned to a dead member may sit in a blocking call: don't join
+  // or close, just leave.
+  std::_Exit(0);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ZooKeeper-protocol load generator (Apache C client, async API)"};
   Options& o = g_opt;
   app.add_option("--servers", o.servers, "host:port[,host:port...] (use a numeric IP)")->capture_default_str();
+  app.add_flag("--spread", o.spread, "connection i talks only to server i % n of --servers");
+  app.add_flag("--failover-writer", o.failover_writer,
+               "one writer per server; SIGUSR1 marks a kill, prints first_write_ms after it; SIGTERM stops");
   app.add_option("--connections", o.connections, "zhandles (one TCP connection each)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -797,6 +925,7 @@ int main(int argc, char** argv) {
   g_work = kWork.at(o.workload);
   if (o.root.empty()) o.root = RandomRoot();
   g_value.assign(static_cast<size_t>(o.value_size), 'v');
+  if (o.failover_writer) return FailoverWriter();
 
   auto conns = OpenAll(o.connections);
   int rc = o.load > 0 ? Load(conns) : Run(conns);
