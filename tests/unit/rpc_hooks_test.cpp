@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -512,16 +513,22 @@ TEST_P(InProcess, StopDrainsThenAbortsAndRefusesAfterwards) {
 TEST_P(InProcess, CheaperThanLoopback) {
   auto network = *Channel::Create(server_.listen_address());
   ASSERT_TRUE(CallEcho(*network, "warm").ok());
-  constexpr int kCalls = 500;
+  // Rounds alternate between the two, and each side keeps its best round:
+  // a stall of the shared machine hits one round, not the comparison.
+  constexpr int kCalls = 100;
+  constexpr int kRounds = 7;
   auto mean_us = [&](ChannelInterface& ch) {
     auto start = Clock::now();
     for (int i = 0; i < kCalls; ++i) EXPECT_TRUE(CallEcho(ch, "x").ok());
     return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / kCalls;
   };
-  double local = mean_us(*channel_);
-  double remote = mean_us(*network);
-  std::printf("in-process %.1f us/call, loopback %.1f us/call (%s handler)\n", local, remote,
-              GetParam() == HandlerMode::kBlocking ? "blocking" : "coroutine");
+  double local = 1e18, remote = 1e18;
+  for (int round = 0; round < kRounds; ++round) {
+    local = std::min(local, mean_us(*channel_));
+    remote = std::min(remote, mean_us(*network));
+  }
+  std::printf("in-process %.1f us/call, loopback %.1f us/call (%s handler; best of %d rounds)\n", local, remote,
+              GetParam() == HandlerMode::kBlocking ? "blocking" : "coroutine", kRounds);
   // Usually 1.2-2x faster here; the margin is loose because other builds
   // share the machine's two cores.
   EXPECT_LT(local, remote * 1.5);
