@@ -335,13 +335,7 @@ run_one() {
 
 read -r -a servers <<<"$SERVERS"
 if has "$PARTS" workloads; then
-  for work in $WORKLOADS; do
-    for run in $(seq 1 "$RUNS"); do
-      order=("${servers[@]}")
-      if ((run % 2 == 0)) && ((${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
-      for name in "${order[@]}"; do run_one "$work" "$name" "$run"; done
-    done
-  done
+  run_workloads "$WORKLOADS" "$RUNS" "${servers[@]}"
 fi
 
 # --------------------------------------------------------------- failover

@@ -180,14 +180,7 @@ if has_server zookeeper; then
   echo "# ZooKeeper: $(java -version 2>&1 | head -n 1), started like Debian's zkServer.sh (no -Xmx/-Xms): $(java_heap)"
 fi
 read -r -a servers <<<"$SERVERS"
-for work in $WORKLOADS; do
-  for run in $(seq 1 "$RUNS"); do
-    # Alternate which server goes first so drift hurts both alike.
-    order=("${servers[@]}")
-    if ((run % 2 == 0)) && ((${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
-    for name in "${order[@]}"; do run_one "$work" "$name" "$run"; done
-  done
-done
+run_workloads "$WORKLOADS" "$RUNS" "${servers[@]}"
 
 # ------------------------------------- memory, restart, snapshot stall
 big_server() {

@@ -60,3 +60,19 @@ java_heap() {
          $2 == "UseParallelGC" && $4 == "true" {gc = "Parallel"} $2 == "UseSerialGC" && $4 == "true" {gc = "Serial"}
          END {printf "MaxHeapSize=%.0fMiB InitialHeapSize=%.0fMiB gc=%s", mx / 1048576, ini / 1048576, gc}'
 }
+
+# run_workloads "WORKLOADS" RUNS SERVER...: run_one WORK SERVER RUN for each
+# workload and run; with two servers, which goes first alternates by run so
+# that drift of the machine hurts both alike.
+run_workloads() {
+  local works=$1 runs=$2 work run name
+  shift 2
+  local servers=("$@") order
+  for work in $works; do
+    for run in $(seq 1 "$runs"); do
+      order=("${servers[@]}")
+      if ((run % 2 == 0)) && ((${#servers[@]} == 2)); then order=("${servers[1]}" "${servers[0]}"); fi
+      for name in "${order[@]}"; do run_one "$work" "$name" "$run"; done
+    done
+  done
+}
